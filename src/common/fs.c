@@ -1,0 +1,172 @@
+#include "fs.h"
+
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+
+int fs_read_file_at(int dirfd, const char *path, char **out, size_t *len,
+                    struct hull_error *e) {
+  _cleanup_close_ int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return hull_errno(e, errno, "%s", path);
+  size_t cap = 4096, n = 0;
+  _cleanup_free_ char *buf = malloc(cap);
+  if (!buf)
+    return hull_errno(e, ENOMEM, "%s", path);
+  for (;;) {
+    if (n + 1 >= cap) {
+      char *nb = realloc(buf, cap *= 2);
+      if (!nb)
+        return hull_errno(e, ENOMEM, "%s", path);
+      buf = nb;
+    }
+    ssize_t r = read(fd, buf + n, cap - n - 1);
+    if (r < 0) {
+      if (errno == EINTR)
+        continue;
+      return hull_errno(e, errno, "read %s", path);
+    }
+    if (r == 0)
+      break;
+    n += r;
+  }
+  buf[n] = 0;
+  if (len)
+    *len = n;
+  *out = hull_steal_ptr(&buf);
+  return 0;
+}
+
+int fs_read_file(const char *path, char **out, size_t *len,
+                 struct hull_error *e) {
+  return fs_read_file_at(AT_FDCWD, path, out, len, e);
+}
+
+int fs_write_all(int fd, const void *buf, size_t len) {
+  const char *p = buf;
+  while (len > 0) {
+    ssize_t r = write(fd, p, len);
+    if (r < 0) {
+      if (errno == EINTR)
+        continue;
+      return -errno;
+    }
+    p += r;
+    len -= r;
+  }
+  return 0;
+}
+
+int fs_write_string_at(int dirfd, const char *path, const char *text) {
+  _cleanup_close_ int fd = openat(dirfd, path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+  if (fd < 0)
+    return -errno;
+  return fs_write_all(fd, text, strlen(text));
+}
+
+int fs_write_string(const char *path, const char *text) {
+  return fs_write_string_at(AT_FDCWD, path, text);
+}
+
+int fs_atomic_write(int dirfd, const char *name, const void *data, size_t len,
+                    struct hull_error *e) {
+  char tmp[256];
+  snprintf(tmp, sizeof tmp, ".%s.tmp", name);
+  _cleanup_close_ int fd =
+      openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return hull_errno(e, errno, "write %s", name);
+  int r = fs_write_all(fd, data, len);
+  if (r == 0 && fsync(fd) < 0)
+    r = -errno;
+  if (r == 0 && renameat(dirfd, tmp, dirfd, name) < 0)
+    r = -errno;
+  if (r < 0) {
+    unlinkat(dirfd, tmp, 0);
+    return hull_errno(e, -r, "write %s", name);
+  }
+  return 0;
+}
+
+int fs_open_in_root(int rootfd, const char *path, int flags, mode_t mode) {
+  struct open_how how = {
+      .flags = (unsigned)flags | O_CLOEXEC,
+      .mode = (flags & O_CREAT) ? mode : 0,
+      .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+  };
+  while (*path == '/')
+    path++;
+  if (!*path)
+    path = ".";
+  int fd = (int)syscall(SYS_openat2, rootfd, path, &how, sizeof how);
+  return fd < 0 ? -errno : fd;
+}
+
+/* Split "a/b/c" at its last component: parent "a/b", leaf "c". */
+static void split_last(char *path, char **parent, char **leaf) {
+  char *slash = strrchr(path, '/');
+  if (!slash) {
+    *parent = ".";
+    *leaf = path;
+  } else {
+    *slash = 0;
+    *parent = *path ? path : ".";
+    *leaf = slash + 1;
+  }
+}
+
+int fs_ensure_in_root(int rootfd, const char *path, int is_dir,
+                      struct hull_error *e) {
+  int fd = fs_open_in_root(rootfd, path, O_PATH, 0);
+  if (fd >= 0 || fd != -ENOENT) {
+    if (fd < 0)
+      return hull_errno(e, -fd, "%s", path);
+    return fd;
+  }
+  /* Create the parent first (recursively), then the leaf inside it. Each
+   * step re-resolves from the root so a symlink never leads outside. */
+  _cleanup_free_ char *copy = strdup(path);
+  if (!copy)
+    return hull_errno(e, ENOMEM, "%s", path);
+  size_t l = strlen(copy);
+  while (l > 1 && copy[l - 1] == '/')
+    copy[--l] = 0;
+  char *parent, *leaf;
+  split_last(copy, &parent, &leaf);
+  if (!*leaf || !strcmp(leaf, ".") || !strcmp(leaf, ".."))
+    return hull_err(e, EINVAL, "%s: invalid path", path);
+  _cleanup_close_ int pfd = -1;
+  if (!strcmp(parent, ".") || !*parent)
+    pfd = fs_open_in_root(rootfd, "/", O_PATH | O_DIRECTORY, 0);
+  else
+    pfd = fs_ensure_in_root(rootfd, parent, 1, e);
+  if (pfd < 0)
+    return pfd == -ENOENT ? hull_errno(e, ENOENT, "%s", path) : pfd;
+  /* O_PATH descriptors serve as dirfd for mkdirat and openat(O_CREAT). */
+  int r;
+  if (is_dir)
+    r = mkdirat(pfd, leaf, 0755);
+  else {
+    r = openat(pfd, leaf, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+               0644);
+    if (r >= 0)
+      r = close(r);
+  }
+  if (r < 0 && errno != EEXIST)
+    return hull_errno(e, errno, "create %s", path);
+  fd = fs_open_in_root(rootfd, path, O_PATH, 0);
+  if (fd < 0)
+    return hull_errno(e, -fd, "%s", path);
+  return fd;
+}
+
+void fs_fd_path(int fd, char buf[32]) {
+  snprintf(buf, 32, "/proc/self/fd/%d", fd);
+}

@@ -1,0 +1,40 @@
+/* File helpers. Paths inside a container are always resolved with
+ * openat2(RESOLVE_IN_ROOT) against the container root, never on the host. */
+#ifndef HULL_FS_H
+#define HULL_FS_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "error.h"
+
+/* Read a whole file (NUL-terminated). */
+int fs_read_file(const char *path, char **out, size_t *len,
+                 struct hull_error *e);
+int fs_read_file_at(int dirfd, const char *path, char **out, size_t *len,
+                    struct hull_error *e);
+
+/* write() until done; returns 0 or -errno. */
+int fs_write_all(int fd, const void *buf, size_t len);
+
+/* Open PATH (O_WRONLY|O_TRUNC) and write TEXT; returns 0 or -errno. */
+int fs_write_string(const char *path, const char *text);
+int fs_write_string_at(int dirfd, const char *path, const char *text);
+
+/* Crash-safe replace: write NAME.tmp in dirfd, fsync, rename over NAME. */
+int fs_atomic_write(int dirfd, const char *name, const void *data, size_t len,
+                    struct hull_error *e);
+
+/* openat2(rootfd, path, flags, RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS). */
+int fs_open_in_root(int rootfd, const char *path, int flags, mode_t mode);
+
+/* Make sure PATH exists inside rootfd as a directory (is_dir) or a regular
+ * file, creating parents; returns an O_PATH fd to it. An existing object of
+ * another kind is kept as it is (a bind mount decides what fits). */
+int fs_ensure_in_root(int rootfd, const char *path, int is_dir,
+                      struct hull_error *e);
+
+/* "/proc/self/fd/N" for mount(2) targets that are descriptors. */
+void fs_fd_path(int fd, char buf[32]);
+
+#endif

@@ -1,0 +1,84 @@
+#include "log.h"
+
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fs.h"
+
+static const char *log_prog = "hull";
+static int log_file = -1;
+static bool log_json, log_dbg;
+
+static const char *level_name[] = {"error", "warning", "info", "debug"};
+
+void log_init(const char *prog, const char *path, bool json, bool debug) {
+  log_prog = prog;
+  log_json = json;
+  log_dbg = debug;
+  if (path && *path)
+    log_file = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+}
+
+bool log_debug_enabled(void) { return log_dbg; }
+int log_fd(void) { return log_file; }
+
+/* JSON string escaping for the message. */
+static size_t json_escape(char *out, size_t cap, const char *in) {
+  size_t n = 0;
+  for (; *in && n + 7 < cap; in++) {
+    unsigned char c = (unsigned char)*in;
+    if (c == '"' || c == '\\') {
+      out[n++] = '\\';
+      out[n++] = (char)c;
+    } else if (c < 0x20) {
+      n += snprintf(out + n, cap - n, "\\u%04x", c);
+    } else {
+      out[n++] = (char)c;
+    }
+  }
+  out[n] = 0;
+  return n;
+}
+
+void log_msg(enum log_level level, const char *fmt, ...) {
+  char msg[2048];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+
+  if (level <= LOG_WARN || log_dbg) {
+    char line[2200];
+    int n = snprintf(line, sizeof line, "%s: %s%s\n", log_prog,
+                     level == LOG_ERROR ? "" : level == LOG_WARN ? "warning: " : "",
+                     msg);
+    if (n > 0)
+      fs_write_all(STDERR_FILENO, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+  }
+  if (log_file < 0)
+    return;
+  char stamp[64];
+  struct timespec ts;
+  struct tm tm;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  gmtime_r(&ts.tv_sec, &tm);
+  strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
+  char line[4400];
+  int n;
+  if (log_json) {
+    char esc[4200];
+    json_escape(esc, sizeof esc, msg);
+    n = snprintf(line, sizeof line,
+                 "{\"level\":\"%s\",\"msg\":\"%s\",\"time\":\"%s.%09ldZ\"}\n",
+                 level_name[level], esc, stamp, ts.tv_nsec);
+  } else {
+    n = snprintf(line, sizeof line, "time=\"%s.%09ldZ\" level=%s msg=\"%s\"\n",
+                 stamp, ts.tv_nsec, level_name[level], msg);
+  }
+  if (n > 0)
+    fs_write_all(log_file, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+}

@@ -1,0 +1,435 @@
+#include "cgroup.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../common/cleanup.h"
+#include "../common/fs.h"
+
+struct hierarchy {
+  char mountpoint[256];
+  char controllers[128]; /* "" for cgroup2 */
+  char own[512];         /* this process's cgroup in it */
+  bool v2;
+};
+
+/* Is TOKEN (from a cgroup v1 super block option list) a controller? */
+static bool is_controller_token(const char *t) {
+  static const char *flags[] = {"rw", "ro", "noprefix", "clone_children",
+                                "xattr", "cpuset_v2_mode", "favordynmods", NULL};
+  for (int i = 0; flags[i]; i++)
+    if (!strcmp(t, flags[i]))
+      return false;
+  return strncmp(t, "release_agent=", 14) != 0;
+}
+
+static int detect(struct hierarchy *h, size_t max, size_t *n,
+                  struct hull_error *e) {
+  FILE *f = fopen("/proc/self/mountinfo", "re");
+  if (!f)
+    return hull_errno(e, errno, "cgroups: /proc/self/mountinfo");
+  char line[4096];
+  *n = 0;
+  while (fgets(line, sizeof line, f) && *n < max) {
+    char *dash = strstr(line, " - ");
+    if (!dash)
+      continue;
+    char fstype[32], source[64], super[512];
+    if (sscanf(dash + 3, "%31s %63s %511s", fstype, source, super) != 3)
+      continue;
+    bool v2 = !strcmp(fstype, "cgroup2");
+    if (!v2 && strcmp(fstype, "cgroup"))
+      continue;
+    char mp[256];
+    if (sscanf(line, "%*s %*s %*s %*s %255s", mp) != 1)
+      continue;
+    struct hierarchy *x = &h[*n];
+    memset(x, 0, sizeof *x);
+    snprintf(x->mountpoint, sizeof x->mountpoint, "%s", mp);
+    x->v2 = v2;
+    if (!v2) {
+      char *save, *tok;
+      for (tok = strtok_r(super, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        if (!is_controller_token(tok))
+          continue;
+        size_t l = strlen(x->controllers);
+        snprintf(x->controllers + l, sizeof x->controllers - l, "%s%s",
+                 l ? "," : "", tok);
+      }
+    }
+    (*n)++;
+  }
+  fclose(f);
+  /* Our own cgroup in each hierarchy, for relative paths. */
+  f = fopen("/proc/self/cgroup", "re");
+  while (f && fgets(line, sizeof line, f)) {
+    line[strcspn(line, "\n")] = 0;
+    char *c1 = strchr(line, ':');
+    char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+    if (!c2)
+      continue;
+    *c2 = 0;
+    const char *ctrls = c1 + 1, *path = c2 + 1;
+    for (size_t i = 0; i < *n; i++)
+      if ((h[i].v2 && !*ctrls) || (!h[i].v2 && !strcmp(h[i].controllers, ctrls)))
+        snprintf(h[i].own, sizeof h[i].own, "%s", path);
+  }
+  if (f)
+    fclose(f);
+  return 0;
+}
+
+/* "system.slice:hull:c1" -> "/system.slice/hull-c1.scope";
+ * nested slices "a-b.slice" -> "/a.slice/a-b.slice". */
+static int systemd_path(const char *spec, char *out, size_t len,
+                        struct hull_error *e) {
+  const char *c1 = strchr(spec, ':');
+  const char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+  if (!c2 || strchr(c2 + 1, ':'))
+    return hull_err(e, EINVAL,
+                    "linux.cgroupsPath \"%s\": systemd form is slice:prefix:name",
+                    spec);
+  char slice[256];
+  snprintf(slice, sizeof slice, "%.*s", (int)(c1 - spec), spec);
+  if (!*slice)
+    snprintf(slice, sizeof slice, "system.slice");
+  size_t n = 0;
+  out[0] = 0;
+  if (strcmp(slice, "-.slice")) {
+    /* every dash-separated prefix is a parent slice */
+    const char *end = slice + strlen(slice) - strlen(".slice");
+    for (const char *p = slice; p <= end; p++) {
+      if (p == end || *p == '-') {
+        n += snprintf(out + n, len - n, "/%.*s.slice", (int)(p - slice), slice);
+        if (n >= len)
+          return hull_err(e, ENAMETOOLONG, "linux.cgroupsPath: too long");
+      }
+    }
+  }
+  const char *prefix = c1 + 1, *name = c2 + 1;
+  if (strstr(name, ".slice"))
+    n += snprintf(out + n, len - n, "/%s", name);
+  else
+    n += snprintf(out + n, len - n, "/%.*s%s%s.scope", (int)(c2 - prefix),
+                  prefix, c2 > prefix ? "-" : "", name);
+  return n < len ? 0 : hull_err(e, ENAMETOOLONG, "linux.cgroupsPath: too long");
+}
+
+static int copy_cpuset(const char *dir) {
+  /* A new v1 cpuset cgroup starts empty and refuses tasks: inherit. */
+  static const char *files[] = {"cpuset.cpus", "cpuset.mems"};
+  char parent[600];
+  snprintf(parent, sizeof parent, "%s", dir);
+  char *slash = strrchr(parent, '/');
+  if (!slash)
+    return 0;
+  *slash = 0;
+  for (int i = 0; i < 2; i++) {
+    char p[700], buf[256];
+    snprintf(p, sizeof p, "%s/%s", dir, files[i]);
+    _cleanup_close_ int fd = open(p, O_RDONLY | O_CLOEXEC);
+    ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
+    if (n > 1)
+      continue;
+    snprintf(p, sizeof p, "%s/%s", parent, files[i]);
+    _cleanup_close_ int pfd = open(p, O_RDONLY | O_CLOEXEC);
+    n = pfd < 0 ? -1 : read(pfd, buf, sizeof buf - 1);
+    if (n <= 0)
+      continue;
+    buf[n] = 0;
+    snprintf(p, sizeof p, "%s/%s", dir, files[i]);
+    int r = fs_write_string(p, buf);
+    if (r < 0)
+      return r;
+  }
+  return 0;
+}
+
+/* mkdir -p below the hierarchy's mount point. */
+static int make_dirs(const char *mountpoint, const char *path, bool cpuset,
+                     struct hull_error *e) {
+  char full[1024];
+  size_t base = (size_t)snprintf(full, sizeof full, "%s", mountpoint);
+  if (snprintf(full + base, sizeof full - base, "%s", path) >= (int)(sizeof full - base))
+    return hull_err(e, ENAMETOOLONG, "cgroup %s: path too long", path);
+  for (char *p = full + base + 1;; p++) {
+    if (*p != '/' && *p)
+      continue;
+    char saved = *p;
+    *p = 0;
+    if (mkdir(full, 0755) == 0) {
+      if (cpuset && copy_cpuset(full) < 0)
+        return hull_errno(e, errno, "cgroup %s: cpuset", full);
+    } else if (errno != EEXIST) {
+      return hull_errno(e, errno, "cgroup %s", full);
+    }
+    *p = saved;
+    if (!saved)
+      break;
+  }
+  return 0;
+}
+
+int cgroup_create(const char *cgroups_path, const char *id,
+                  struct cgroup_set *out, struct hull_error *e) {
+  struct hierarchy h[32];
+  size_t n = 0;
+  int r = detect(h, 32, &n, e);
+  if (r < 0)
+    return r;
+  if (n == 0)
+    return hull_err(e, ENOENT, "cgroups: no cgroup file system is mounted");
+  char rel[512];
+  bool relative = false;
+  if (!cgroups_path || !*cgroups_path) {
+    snprintf(rel, sizeof rel, "hull/%s", id);
+    relative = true;
+  } else if (strchr(cgroups_path, ':')) {
+    if ((r = systemd_path(cgroups_path, rel, sizeof rel, e)) < 0)
+      return r;
+  } else {
+    snprintf(rel, sizeof rel, "%s", cgroups_path);
+    relative = cgroups_path[0] != '/';
+  }
+  if (strstr(rel, "/../") || !strncmp(rel, "../", 3) ||
+      (strlen(rel) >= 3 && !strcmp(rel + strlen(rel) - 3, "/..")) ||
+      !strcmp(rel, ".."))
+    return hull_err(e, EINVAL, "linux.cgroupsPath \"%s\": must not contain \"..\"",
+                    cgroups_path);
+  out->dirs = calloc(n, sizeof *out->dirs);
+  out->n = 0;
+  if (!out->dirs)
+    return hull_errno(e, ENOMEM, "cgroups");
+  for (size_t i = 0; i < n; i++) {
+    char path[1024];
+    if (relative)
+      snprintf(path, sizeof path, "%s/%s",
+               strcmp(h[i].own, "/") ? h[i].own : "", rel);
+    else
+      snprintf(path, sizeof path, "%s", rel);
+    bool cpuset = !h[i].v2 && strstr(h[i].controllers, "cpuset");
+    if ((r = make_dirs(h[i].mountpoint, path, cpuset, e)) < 0) {
+      cgroup_destroy(out, NULL);
+      cgroup_set_free(out);
+      return r;
+    }
+    char full[1400];
+    snprintf(full, sizeof full, "%s%s", h[i].mountpoint, path);
+    struct cgroup_dir *d = &out->dirs[out->n++];
+    d->path = strdup(full);
+    d->controllers = strdup(h[i].controllers);
+    d->v2 = h[i].v2;
+  }
+  return 0;
+}
+
+int cgroup_enter(const struct cgroup_set *s, pid_t pid, struct hull_error *e) {
+  char text[24];
+  snprintf(text, sizeof text, "%d", pid);
+  for (size_t i = 0; i < s->n; i++) {
+    char p[1100];
+    snprintf(p, sizeof p, "%s/cgroup.procs", s->dirs[i].path);
+    int r = fs_write_string(p, text);
+    if (r < 0)
+      return hull_errno(e, -r, "cgroup %s: add process %d", s->dirs[i].path, pid);
+  }
+  return 0;
+}
+
+int cgroup_destroy(const struct cgroup_set *s, struct hull_error *e) {
+  int ret = 0;
+  for (size_t i = 0; i < s->n; i++) {
+    /* The last exiting task can leave the cgroup busy for a moment. */
+    for (int tries = 0; tries < 100; tries++) {
+      if (rmdir(s->dirs[i].path) == 0 || errno == ENOENT)
+        break;
+      if (errno != EBUSY) {
+        ret = hull_errno(e, errno, "cgroup %s: remove", s->dirs[i].path);
+        break;
+      }
+      struct timespec ts = {0, 2 * 1000 * 1000};
+      nanosleep(&ts, NULL);
+      if (tries == 99)
+        ret = hull_errno(e, EBUSY, "cgroup %s: remove", s->dirs[i].path);
+    }
+  }
+  return ret;
+}
+
+int cgroup_pids(const struct cgroup_set *s, pid_t **pids, size_t *n) {
+  *pids = NULL;
+  *n = 0;
+  if (s->n == 0)
+    return -ENOENT;
+  /* Prefer a v1 hierarchy with a controller, else whatever there is. */
+  const char *dir = cgroup_dir_for(s, "pids");
+  if (!dir)
+    dir = cgroup_dir_for(s, "freezer");
+  if (!dir)
+    dir = s->dirs[0].path;
+  char p[1100];
+  snprintf(p, sizeof p, "%s/cgroup.procs", dir);
+  _cleanup_free_ char *text = NULL;
+  struct hull_error e;
+  int r = fs_read_file(p, &text, NULL, &e);
+  if (r < 0)
+    return r;
+  size_t cap = 16;
+  *pids = malloc(cap * sizeof **pids);
+  for (char *q = text; *q;) {
+    char *end;
+    long v = strtol(q, &end, 10);
+    if (end == q)
+      break;
+    if (*n == cap)
+      *pids = realloc(*pids, (cap *= 2) * sizeof **pids);
+    (*pids)[(*n)++] = (pid_t)v;
+    q = end;
+    while (*q == '\n')
+      q++;
+  }
+  return 0;
+}
+
+const char *cgroup_dir_for(const struct cgroup_set *s, const char *controller) {
+  for (size_t i = 0; i < s->n; i++) {
+    const struct cgroup_dir *d = &s->dirs[i];
+    if (!*controller) {
+      if (d->v2)
+        return d->path;
+      continue;
+    }
+    if (d->v2)
+      continue;
+    const char *c = d->controllers;
+    size_t l = strlen(controller);
+    while (c && *c) {
+      if (!strncmp(c, controller, l) && (c[l] == ',' || !c[l]))
+        return d->path;
+      c = strchr(c, ',');
+      if (c)
+        c++;
+    }
+  }
+  return NULL;
+}
+
+json_t *cgroup_set_to_json(const struct cgroup_set *s) {
+  json_t *a = json_array();
+  for (size_t i = 0; i < s->n; i++)
+    json_array_append_new(a, json_pack("{s:s, s:s, s:b}", "path", s->dirs[i].path,
+                                       "controllers", s->dirs[i].controllers,
+                                       "v2", s->dirs[i].v2));
+  return a;
+}
+
+int cgroup_set_from_json(json_t *j, struct cgroup_set *out) {
+  out->n = 0;
+  out->dirs = calloc(json_array_size(j) + 1, sizeof *out->dirs);
+  if (!out->dirs)
+    return -ENOMEM;
+  size_t i;
+  json_t *v;
+  json_array_foreach(j, i, v) {
+    const char *p = NULL, *c = "";
+    int v2 = 0;
+    if (json_unpack(v, "{s:s, s?s, s?b}", "path", &p, "controllers", &c, "v2", &v2) < 0)
+      return -EINVAL;
+    out->dirs[out->n].path = strdup(p);
+    out->dirs[out->n].controllers = strdup(c);
+    out->dirs[out->n].v2 = v2;
+    out->n++;
+  }
+  return 0;
+}
+
+void cgroup_set_free(struct cgroup_set *s) {
+  for (size_t i = 0; i < s->n; i++) {
+    free(s->dirs[i].path);
+    free(s->dirs[i].controllers);
+  }
+  free(s->dirs);
+  s->dirs = NULL;
+  s->n = 0;
+}
+
+int cgroup_mount_in_container(int rootfd, const char *dest, unsigned long flags,
+                              const struct cgroup_set *s, bool own_cgroupns,
+                              struct hull_error *e) {
+  char fdp[32];
+  _cleanup_close_ int dfd = fs_ensure_in_root(rootfd, dest, 1, e);
+  if (dfd < 0)
+    return dfd;
+  fs_fd_path(dfd, fdp);
+  bool only_v2 = s->n == 1 && s->dirs[0].v2;
+  if (only_v2) {
+    int r = own_cgroupns
+                ? mount("cgroup2", fdp, "cgroup2", flags, NULL)
+                : mount(s->dirs[0].path, fdp, NULL, MS_BIND | MS_REC, NULL);
+    if (r < 0)
+      return hull_errno(e, errno, "mount cgroup2 on %s", dest);
+    if (!own_cgroupns && (flags & MS_RDONLY)) {
+      _cleanup_close_ int top = fs_open_in_root(rootfd, dest, O_PATH, 0);
+      fs_fd_path(top, fdp);
+      mount(NULL, fdp, NULL, MS_BIND | MS_REMOUNT | flags, NULL);
+    }
+    return 0;
+  }
+  unsigned long tflags = flags & (MS_NOSUID | MS_NODEV | MS_NOEXEC);
+  if (mount("tmpfs", fdp, "tmpfs", tflags, "mode=755") < 0)
+    return hull_errno(e, errno, "mount tmpfs on %s", dest);
+  _cleanup_close_ int top = fs_open_in_root(rootfd, dest, O_PATH | O_DIRECTORY, 0);
+  if (top < 0)
+    return hull_errno(e, -top, "%s", dest);
+  for (size_t i = 0; i < s->n; i++) {
+    const struct cgroup_dir *d = &s->dirs[i];
+    /* The subdirectory is named after the controllers, like the host's. */
+    char name[160];
+    if (d->v2)
+      snprintf(name, sizeof name, "unified");
+    else if (!strncmp(d->controllers, "name=", 5))
+      snprintf(name, sizeof name, "%s", d->controllers + 5);
+    else
+      snprintf(name, sizeof name, "%s", d->controllers);
+    if (mkdirat(top, name, 0755) < 0 && errno != EEXIST)
+      return hull_errno(e, errno, "%s/%s", dest, name);
+    _cleanup_close_ int sub = openat(top, name, O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+    if (sub < 0)
+      return hull_errno(e, errno, "%s/%s", dest, name);
+    char sp[32];
+    fs_fd_path(sub, sp);
+    int r;
+    if (own_cgroupns)
+      r = d->v2 ? mount("cgroup2", sp, "cgroup2", flags, NULL)
+                : mount("cgroup", sp, "cgroup", flags, d->controllers);
+    else
+      r = mount(d->path, sp, NULL, MS_BIND, NULL);
+    if (r < 0)
+      return hull_errno(e, errno, "mount cgroup %s on %s/%s", d->controllers,
+                        dest, name);
+    if (!own_cgroupns && (flags & MS_RDONLY)) {
+      _cleanup_close_ int m = openat(top, name, O_PATH | O_CLOEXEC | O_NOFOLLOW);
+      fs_fd_path(m, sp);
+      mount(NULL, sp, NULL, MS_BIND | MS_REMOUNT | flags, NULL);
+    }
+    /* cpu,cpuacct is also reachable as cpu and cpuacct. */
+    if (strchr(name, ',')) {
+      char copy[160], *save, *tok;
+      snprintf(copy, sizeof copy, "%s", name);
+      for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+        symlinkat(name, top, tok);
+    }
+  }
+  if (flags & MS_RDONLY) {
+    char tp[32];
+    fs_fd_path(top, tp);
+    mount(NULL, tp, NULL, MS_REMOUNT | MS_RDONLY | tflags, NULL);
+  }
+  return 0;
+}

@@ -1,0 +1,171 @@
+#include "terminal.h"
+
+#include <fcntl.h>
+#include <stdbool.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "../common/cleanup.h"
+#include "../common/fs.h"
+
+int console_socket_connect(const char *path, struct hull_error *e) {
+  struct sockaddr_un addr = {.sun_family = AF_UNIX};
+  if (strlen(path) >= sizeof addr.sun_path)
+    return hull_err(e, ENAMETOOLONG, "console socket %s: path too long", path);
+  strcpy(addr.sun_path, path);
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return hull_errno(e, errno, "console socket %s", path);
+  if (connect(fd, (struct sockaddr *)&addr, sizeof addr) < 0) {
+    int err = errno;
+    close(fd);
+    return hull_errno(e, err, "console socket %s", path);
+  }
+  return fd;
+}
+
+int terminal_setup_in_container(unsigned width, unsigned height,
+                                struct hull_error *e) {
+  _cleanup_close_ int master =
+      open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (master < 0)
+    return hull_errno(e, errno, "terminal: /dev/ptmx");
+  if (unlockpt(master) < 0)
+    return hull_errno(e, errno, "terminal: unlockpt");
+  /* TIOCGPTPEER opens the slave through the master: no path lookup that a
+   * container could redirect. */
+  _cleanup_close_ int slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY);
+  if (slave < 0)
+    return hull_errno(e, errno, "terminal: open pty slave");
+  if (width && height) {
+    struct winsize ws = {.ws_row = (unsigned short)height,
+                         .ws_col = (unsigned short)width};
+    ioctl(slave, TIOCSWINSZ, &ws);
+  }
+  if (setsid() < 0 && errno != EPERM)
+    return hull_errno(e, errno, "terminal: setsid");
+  if (ioctl(slave, TIOCSCTTY, 0) < 0)
+    return hull_errno(e, errno, "terminal: set controlling terminal");
+  for (int i = 0; i < 3; i++)
+    if (dup2(slave, i) < 0)
+      return hull_errno(e, errno, "terminal: stdio");
+  return hull_steal_fd(&master);
+}
+
+int send_fd(int sock, int fd, const char *name) {
+  union {
+    char buf[CMSG_SPACE(sizeof(int))];
+    struct cmsghdr align;
+  } ctl;
+  memset(&ctl, 0, sizeof ctl);
+  struct iovec iov = {.iov_base = (void *)name, .iov_len = strlen(name)};
+  struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1,
+                      .msg_control = ctl.buf, .msg_controllen = sizeof ctl.buf};
+  struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(c), &fd, sizeof fd);
+  ssize_t r;
+  do
+    r = sendmsg(sock, &mh, MSG_NOSIGNAL);
+  while (r < 0 && errno == EINTR);
+  return r < 0 ? -errno : 0;
+}
+
+int recv_fd(int sock) {
+  char data[256];
+  union {
+    char buf[CMSG_SPACE(sizeof(int))];
+    struct cmsghdr align;
+  } ctl;
+  struct iovec iov = {.iov_base = data, .iov_len = sizeof data};
+  struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1,
+                      .msg_control = ctl.buf, .msg_controllen = sizeof ctl.buf};
+  ssize_t r;
+  do
+    r = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+  while (r < 0 && errno == EINTR);
+  if (r < 0)
+    return -errno;
+  struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+  if (!c || c->cmsg_type != SCM_RIGHTS)
+    return -EBADMSG;
+  int fd;
+  memcpy(&fd, CMSG_DATA(c), sizeof fd);
+  return fd;
+}
+
+static void copy_winsize(int from, int to) {
+  struct winsize ws;
+  if (ioctl(from, TIOCGWINSZ, &ws) == 0)
+    ioctl(to, TIOCSWINSZ, &ws);
+}
+
+void terminal_proxy(int master, int sigfd, void (*on_signal)(int, void *),
+                    void *arg, int stop_fd) {
+  struct termios saved, raw;
+  bool tty = isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved) == 0;
+  if (tty) {
+    raw = saved;
+    cfmakeraw(&raw);
+    tcsetattr(STDIN_FILENO, TCSANOW, &raw);
+    copy_winsize(STDIN_FILENO, master);
+  }
+  char buf[16384];
+  bool in_open = true;
+  for (;;) {
+    struct pollfd p[4] = {
+        {.fd = master, .events = POLLIN},
+        {.fd = in_open ? STDIN_FILENO : -1, .events = POLLIN},
+        {.fd = sigfd, .events = POLLIN},
+        {.fd = stop_fd, .events = POLLIN},
+    };
+    if (poll(p, 4, -1) < 0) {
+      if (errno == EINTR)
+        continue;
+      break;
+    }
+    if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+      ssize_t n = read(master, buf, sizeof buf);
+      if (n <= 0)
+        break; /* EIO: every slave descriptor is closed */
+      fs_write_all(STDOUT_FILENO, buf, n);
+    }
+    if (p[1].revents & (POLLIN | POLLHUP | POLLERR)) {
+      ssize_t n = read(STDIN_FILENO, buf, sizeof buf);
+      if (n <= 0) {
+        in_open = false;
+        /* End of input: send EOF to the pty's line discipline. */
+        char eof = 4;
+        fs_write_all(master, &eof, 1);
+      } else {
+        fs_write_all(master, buf, n);
+      }
+    }
+    if (p[2].revents & POLLIN) {
+      if (tty)
+        copy_winsize(STDIN_FILENO, master);
+      if (on_signal)
+        on_signal(sigfd, arg);
+    }
+    if (p[3].revents & (POLLIN | POLLHUP)) {
+      /* The process is gone: drain what is left on the pty and stop. */
+      int fl = fcntl(master, F_GETFL);
+      fcntl(master, F_SETFL, fl | O_NONBLOCK);
+      ssize_t n;
+      while ((n = read(master, buf, sizeof buf)) > 0)
+        fs_write_all(STDOUT_FILENO, buf, n);
+      break;
+    }
+  }
+  if (tty)
+    tcsetattr(STDIN_FILENO, TCSANOW, &saved);
+}
