@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -185,20 +186,26 @@ static int parse_signal(const char *s) {
   return -1;
 }
 
-/* ---- CVE-2019-5736: never run from a file the container could reach.
- * The runtime re-executes itself from a sealed memfd before it goes near a
- * container, so /proc/<pid>/exe inside never leads to the host binary. */
+/* ---- CVE-2019-5736: a process inside the container can reach the binary
+ * of any process that joins it through /proc/<pid>/exe (or by executing
+ * #!/proc/self/exe) and write to it once it exits. hull-runtime therefore
+ * never enters a container from a writable file: unless its binary sits on
+ * a read-only mount (a reopen for writing then fails with EROFS), it
+ * re-executes itself from a sealed memfd copy first. */
 
 static void run_from_sealed_copy(char **argv) {
   _cleanup_close_ int self = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
   if (self < 0)
-    return;
+    usage_error("protect the runtime binary: /proc/self/exe: %s", strerror(errno));
   int seals = fcntl(self, F_GET_SEALS);
   if (seals >= 0 && (seals & F_SEAL_WRITE))
     return; /* already the sealed copy */
+  struct statvfs sv;
+  if (fstatvfs(self, &sv) == 0 && (sv.f_flag & ST_RDONLY))
+    return; /* a read-only mount cannot be written through */
   struct stat st;
   if (fstat(self, &st) < 0)
-    return;
+    usage_error("protect the runtime binary: %s", strerror(errno));
   _cleanup_close_ int mfd = memfd_create("hull-runtime", MFD_CLOEXEC | MFD_ALLOW_SEALING);
   if (mfd < 0)
     return;

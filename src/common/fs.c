@@ -1,6 +1,8 @@
 #include "fs.h"
 
 #include <fcntl.h>
+#include <limits.h>
+#include <stdbool.h>
 #include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -76,7 +78,7 @@ int fs_write_string(const char *path, const char *text) {
 }
 
 int fs_atomic_write(int dirfd, const char *name, const void *data, size_t len,
-                    struct hull_error *e) {
+                    bool durable, struct hull_error *e) {
   char tmp[256];
   snprintf(tmp, sizeof tmp, ".%s.tmp", name);
   _cleanup_close_ int fd =
@@ -84,7 +86,7 @@ int fs_atomic_write(int dirfd, const char *name, const void *data, size_t len,
   if (fd < 0)
     return hull_errno(e, errno, "write %s", name);
   int r = fs_write_all(fd, data, len);
-  if (r == 0 && fsync(fd) < 0)
+  if (r == 0 && durable && fsync(fd) < 0)
     r = -errno;
   if (r == 0 && renameat(dirfd, tmp, dirfd, name) < 0)
     r = -errno;
@@ -95,7 +97,113 @@ int fs_atomic_write(int dirfd, const char *name, const void *data, size_t len,
   return 0;
 }
 
+/* The walk openat2(RESOLVE_IN_ROOT) does, for kernels before 5.6 (and
+ * tools such as valgrind that lack it): one component at a time, never
+ * following a symlink or ".." above the root. */
+#define WALK_MAX_DEPTH 128
+static int open_in_root_walk(int rootfd, const char *path, int flags, mode_t mode) {
+  char buf[PATH_MAX * 2];
+  if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
+    return -ENAMETOOLONG;
+  int stack[WALK_MAX_DEPTH]; /* directory fds from the root down */
+  int depth = 0, links = 0, ret;
+  stack[0] = fcntl(rootfd, F_DUPFD_CLOEXEC, 0);
+  if (stack[0] < 0)
+    return -errno;
+  char *rest = buf;
+  for (;;) {
+    while (*rest == '/')
+      rest++;
+    if (!*rest) {
+      /* The path ends at a directory: open it as asked. */
+      ret = openat(stack[depth], ".", (flags & ~O_CREAT) | O_CLOEXEC);
+      ret = ret < 0 ? -errno : ret;
+      break;
+    }
+    char *name = rest;
+    rest = strchrnul(rest, '/');
+    bool last = true;
+    for (char *p = rest; *p; p++)
+      if (*p != '/') {
+        last = false;
+        break;
+      }
+    if (*rest)
+      *rest++ = 0;
+    if (!strcmp(name, "."))
+      continue;
+    if (!strcmp(name, "..")) {
+      if (depth > 0)
+        close(stack[depth--]);
+      continue;
+    }
+    int fd = openat(stack[depth], name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT && last && (flags & O_CREAT)) {
+      ret = openat(stack[depth], name, flags | O_NOFOLLOW | O_CLOEXEC, mode);
+      ret = ret < 0 ? -errno : ret;
+      break;
+    }
+    if (fd < 0) {
+      ret = -errno;
+      break;
+    }
+    struct stat st;
+    if (fstat(fd, &st) < 0) {
+      ret = -errno;
+      close(fd);
+      break;
+    }
+    if (S_ISLNK(st.st_mode) && !(last && (flags & O_NOFOLLOW))) {
+      char target[PATH_MAX];
+      ssize_t n = readlinkat(fd, "", target, sizeof target - 1);
+      close(fd);
+      if (n < 0 || ++links > 40) {
+        ret = n < 0 ? -errno : -ELOOP;
+        break;
+      }
+      target[n] = 0;
+      /* Splice the target in front of what is left. */
+      char joined[PATH_MAX * 2];
+      if (snprintf(joined, sizeof joined, "%s/%s", target, rest) >= (int)sizeof joined) {
+        ret = -ENAMETOOLONG;
+        break;
+      }
+      memcpy(buf, joined, strlen(joined) + 1);
+      rest = buf;
+      if (target[0] == '/')
+        while (depth > 0)
+          close(stack[depth--]);
+      continue;
+    }
+    if (last) {
+      if ((flags & O_PATH) && !(flags & O_DIRECTORY)) {
+        ret = fd;
+      } else {
+        ret = openat(stack[depth], name, flags | O_NOFOLLOW | O_CLOEXEC, mode);
+        ret = ret < 0 ? -errno : ret;
+        close(fd);
+      }
+      break;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+      close(fd);
+      ret = -ENOTDIR;
+      break;
+    }
+    if (depth + 1 >= WALK_MAX_DEPTH) {
+      close(fd);
+      ret = -ENAMETOOLONG;
+      break;
+    }
+    stack[++depth] = fd;
+  }
+  while (depth >= 0)
+    close(stack[depth--]);
+  return ret;
+}
+
 int fs_open_in_root(int rootfd, const char *path, int flags, mode_t mode) {
+  static bool no_openat2;
   struct open_how how = {
       .flags = (unsigned)flags | O_CLOEXEC,
       .mode = (flags & O_CREAT) ? mode : 0,
@@ -105,8 +213,15 @@ int fs_open_in_root(int rootfd, const char *path, int flags, mode_t mode) {
     path++;
   if (!*path)
     path = ".";
-  int fd = (int)syscall(SYS_openat2, rootfd, path, &how, sizeof how);
-  return fd < 0 ? -errno : fd;
+  if (!no_openat2) {
+    int fd = (int)syscall(SYS_openat2, rootfd, path, &how, sizeof how);
+    if (fd >= 0)
+      return fd;
+    if (errno != ENOSYS)
+      return -errno;
+    no_openat2 = true;
+  }
+  return open_in_root_walk(rootfd, path, flags, mode);
 }
 
 /* Split "a/b/c" at its last component: parent "a/b", leaf "c". */

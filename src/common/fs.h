@@ -3,6 +3,7 @@
 #ifndef HULL_FS_H
 #define HULL_FS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -21,9 +22,14 @@ int fs_write_all(int fd, const void *buf, size_t len);
 int fs_write_string(const char *path, const char *text);
 int fs_write_string_at(int dirfd, const char *path, const char *text);
 
-/* Crash-safe replace: write NAME.tmp in dirfd, fsync, rename over NAME. */
+/* Atomic replace: write .NAME.tmp in dirfd, rename over NAME; readers see
+ * the old or the new file, never half. With durable, fsync before the
+ * rename so the new content also survives a machine crash (the image
+ * store). Runtime state under /run is volatile by nature: a machine crash
+ * ends its containers anyway, so it skips the fsync, which costs
+ * milliseconds where /run is on disk. */
 int fs_atomic_write(int dirfd, const char *name, const void *data, size_t len,
-                    struct hull_error *e);
+                    bool durable, struct hull_error *e);
 
 /* openat2(rootfd, path, flags, RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS). */
 int fs_open_in_root(int rootfd, const char *path, int flags, mode_t mode);

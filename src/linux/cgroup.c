@@ -43,11 +43,20 @@ static int detect(struct hierarchy *h, size_t max, size_t *n,
     char fstype[32], source[64], super[512];
     if (sscanf(dash + 3, "%31s %63s %511s", fstype, source, super) != 3)
       continue;
-    bool v2 = !strcmp(fstype, "cgroup2");
-    if (!v2 && strcmp(fstype, "cgroup"))
-      continue;
     char mp[256];
     if (sscanf(line, "%*s %*s %*s %*s %255s", mp) != 1)
+      continue;
+    /* A later mount on the same place or above hides earlier ones. */
+    size_t mpl = strlen(mp);
+    for (size_t k = 0; k < *n;) {
+      if (!strncmp(h[k].mountpoint, mp, mpl) &&
+          (h[k].mountpoint[mpl] == 0 || h[k].mountpoint[mpl] == '/' || mpl == 1))
+        memmove(&h[k], &h[k + 1], (--*n - k) * sizeof *h);
+      else
+        k++;
+    }
+    bool v2 = !strcmp(fstype, "cgroup2");
+    if (!v2 && strcmp(fstype, "cgroup"))
       continue;
     struct hierarchy *x = &h[*n];
     memset(x, 0, sizeof *x);
@@ -229,10 +238,13 @@ int cgroup_create(const char *cgroups_path, const char *id,
   return 0;
 }
 
-int cgroup_enter(const struct cgroup_set *s, pid_t pid, struct hull_error *e) {
+int cgroup_enter(const struct cgroup_set *s, pid_t pid, int which,
+                 struct hull_error *e) {
   char text[24];
   snprintf(text, sizeof text, "%d", pid);
   for (size_t i = 0; i < s->n; i++) {
+    if (!(which & (s->dirs[i].v2 ? CGROUP_V2 : CGROUP_V1)))
+      continue;
     char p[1100];
     snprintf(p, sizeof p, "%s/cgroup.procs", s->dirs[i].path);
     int r = fs_write_string(p, text);
@@ -240,6 +252,24 @@ int cgroup_enter(const struct cgroup_set *s, pid_t pid, struct hull_error *e) {
       return hull_errno(e, -r, "cgroup %s: add process %d", s->dirs[i].path, pid);
   }
   return 0;
+}
+
+int cgroup_enter_self_v1(const struct cgroup_set *s, struct hull_error *e) {
+  for (size_t i = 0; i < s->n; i++) {
+    if (s->dirs[i].v2)
+      continue;
+    char p[1100];
+    snprintf(p, sizeof p, "%s/tasks", s->dirs[i].path);
+    int r = fs_write_string(p, "0");
+    if (r < 0)
+      return hull_errno(e, -r, "cgroup %s: join", s->dirs[i].path);
+  }
+  return 0;
+}
+
+int cgroup_v2_open(const struct cgroup_set *s) {
+  const char *dir = cgroup_dir_for(s, "");
+  return dir ? open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
 }
 
 int cgroup_destroy(const struct cgroup_set *s, struct hull_error *e) {

@@ -27,8 +27,18 @@ struct cgroup_set {
  * cgroup, or systemd's "slice:prefix:name") and create the directories. */
 int cgroup_create(const char *cgroups_path, const char *id,
                   struct cgroup_set *out, struct hull_error *e);
-/* Move pid into every directory of the set. */
-int cgroup_enter(const struct cgroup_set *s, pid_t pid, struct hull_error *e);
+/* Move pid into the directories of the set (WHICH: CGROUP_V1, _V2, _ALL). Moving another process takes the kernel's global threadgroup
+ * lock for writing, which waits for an RCU grace period: 10-20 ms. */
+enum { CGROUP_V1 = 1, CGROUP_V2 = 2, CGROUP_ALL = 3 };
+int cgroup_enter(const struct cgroup_set *s, pid_t pid, int which,
+                 struct hull_error *e);
+/* Move the calling single-threaded process into the set's v1 hierarchies
+ * through their `tasks` files with "0": the kernel skips the global lock
+ * for a thread that moves itself, so this costs microseconds. v2 has no
+ * such path: use clone3(CLONE_INTO_CGROUP) with cgroup_v2_open(). */
+int cgroup_enter_self_v1(const struct cgroup_set *s, struct hull_error *e);
+/* An fd of the set's cgroup2 directory for CLONE_INTO_CGROUP, or -1. */
+int cgroup_v2_open(const struct cgroup_set *s);
 /* Remove the directories (processes must be gone). */
 int cgroup_destroy(const struct cgroup_set *s, struct hull_error *e);
 /* Pids in the container's cgroup (caller frees *pids). */

@@ -19,9 +19,9 @@ int creds_set_rlimits(const struct spec_process *p, struct hull_error *e) {
     const struct spec_rlimit *l = &p->rlimits[i];
     struct rlimit rl = {.rlim_cur = l->soft, .rlim_max = l->hard};
     if (setrlimit(l->resource, &rl) < 0) {
-      if (errno == EPERM) {
-        struct rlimit cur;
-        getrlimit(l->resource, &cur);
+      struct rlimit cur;
+      if (errno == EPERM && getrlimit(l->resource, &cur) == 0 &&
+          cur.rlim_max < l->hard) {
         return hull_err(e, EPERM,
                         "process.rlimits: %s: cannot raise the hard limit from "
                         "%llu to %llu: Operation not permitted (needs CAP_SYS_RESOURCE)",

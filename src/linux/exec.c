@@ -65,7 +65,9 @@ __attribute__((noreturn)) static void exec_child_main(struct exec_child *x) {
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, NULL);
-  if (x->cgroups->n && (r = cgroup_enter(x->cgroups, 0, &e)) < 0)
+  /* Born in the cgroup2 directory (CLONE_INTO_CGROUP) or moved there by
+   * the runtime; the v1 hierarchies it joins itself, cheaply. */
+  if ((r = cgroup_enter_self_v1(x->cgroups, &e)) < 0)
     goto fail;
   /* pid was joined by the runtime for this child already. */
   if ((x->join & ~CLONE_NEWPID) &&
@@ -173,9 +175,14 @@ int process_exec(struct container *c, const struct exec_opts *o,
   }
   struct exec_child x = {.c = c, .o = o, .pidfd = pidfd, .join = join,
                          .sync_fd = pair[1], .console_fd = console, .cgroups = &cgs};
-  pid_t pid = fork();
+  int cgroup_fd = cgroup_v2_open(&cgs);
+  pid_t pid = process_clone(0, &cgroup_fd);
   if (pid == 0)
     exec_child_main(&x);
+  if (pid > 0 && cgroup_fd < 0)
+    cgroup_enter(&cgs, pid, CGROUP_V2, NULL);
+  if (cgroup_fd >= 0)
+    close(cgroup_fd);
   if (saved_pidns >= 0) {
     setns(saved_pidns, CLONE_NEWPID);
     close(saved_pidns);

@@ -91,6 +91,8 @@ static int init_setup(struct init_args *a, int *notify, struct hull_error *e) {
 
   if ((r = sync_expect(a->sync_fd, SYNC_GO, &m, NULL, e)) < 0)
     return r;
+  if (a->join_cgroups_v1 && (r = cgroup_enter_self_v1(a->cgroups, e)) < 0)
+    return r;
   if ((r = join_namespaces(a, e)) < 0)
     return r;
   if ((a->ns->new_flags & CLONE_NEWUSER) || a->ns->join_fds[NS_USER] >= 0) {

@@ -49,9 +49,32 @@ static int start_socket_listen(struct container *c, struct hull_error *e) {
   return fd;
 }
 
-static pid_t clone_child(unsigned flags) {
+pid_t process_clone(unsigned flags, int *cgroup_fd) {
   struct clone_args args = {.flags = flags, .exit_signal = SIGCHLD};
-  return (pid_t)syscall(SYS_clone3, &args, sizeof args);
+  if (*cgroup_fd >= 0) {
+    args.flags |= CLONE_INTO_CGROUP;
+    args.cgroup = (uint64_t)*cgroup_fd;
+  }
+  pid_t pid = (pid_t)syscall(SYS_clone3, &args, sizeof args);
+  if (pid < 0 && *cgroup_fd >= 0 && errno != ENOSYS &&
+      (errno == EINVAL || errno == E2BIG || errno == EBADF || errno == EOPNOTSUPP)) {
+    close(*cgroup_fd);
+    *cgroup_fd = -1;
+    args.flags &= ~(uint64_t)CLONE_INTO_CGROUP;
+    args.cgroup = 0;
+    pid = (pid_t)syscall(SYS_clone3, &args, sizeof args);
+  }
+  if (pid < 0 && errno == ENOSYS) {
+    /* Kernels before 5.3 (and valgrind) have no clone3: plain clone with a
+     * NULL stack behaves like fork. */
+    if (*cgroup_fd >= 0) {
+      close(*cgroup_fd);
+      *cgroup_fd = -1;
+    }
+    pid = (pid_t)syscall(SYS_clone, (unsigned long)flags | SIGCHLD, NULL, NULL,
+                         NULL, NULL);
+  }
+  return pid;
 }
 
 static void free_priv(struct container *c) {
@@ -188,7 +211,7 @@ static int process_create(struct container *c, const struct create_opts *o,
   if (r < 0)
     return r;
   struct cgroup_set cgs = {0};
-  _cleanup_close_ int console = -1, start_sock = -1;
+  _cleanup_close_ int console = -1, start_sock = -1, cgroup_fd = -1;
   int pair[2] = {-1, -1};
   int saved_ns[2] = {-1, -1};
   pid_t child = -1, pid = -1;
@@ -228,13 +251,17 @@ static int process_create(struct container *c, const struct create_opts *o,
   if ((r = enter_child_namespaces(c, &ns, saved_ns, e)) < 0)
     goto out;
 
+  /* The container process moves itself into the v1 hierarchies (cheap)
+   * unless it starts in a user namespace that cannot write to them. */
   struct init_args a = {
       .c = c, .o = o, .cgroups = &cgs, .ns = &ns,
       .unshare_flags = unshare_flags, .double_fork = double_fork,
+      .join_cgroups_v1 = !(ns.new_flags & CLONE_NEWUSER),
       .sync_fd = pair[1], .start_fd = start_sock, .console_fd = console,
       .runtime_pid = getpid(),
   };
-  child = clone_child(clone_flags);
+  cgroup_fd = cgroup_v2_open(&cgs);
+  child = process_clone(clone_flags, &cgroup_fd);
   if (child == 0)
     process_init(&a);
   leave_child_namespaces(saved_ns);
@@ -248,7 +275,10 @@ static int process_create(struct container *c, const struct create_opts *o,
 
   if ((ns.new_flags & CLONE_NEWUSER) && (r = ns_write_id_maps(child, &c->spec, e)) < 0)
     goto out;
-  if ((r = cgroup_enter(&cgs, child, e)) < 0)
+  if ((r = cgroup_enter(&cgs, child,
+                        (a.join_cgroups_v1 ? 0 : CGROUP_V1) |
+                            (cgroup_fd < 0 ? CGROUP_V2 : 0),
+                        e)) < 0)
     goto out;
   if ((r = sync_send(pair[0], SYNC_GO, 0, NULL, -1)) < 0) {
     r = hull_errno(e, -r, "container %s: set-up channel", c->id);

@@ -15,6 +15,7 @@ struct init_args {
   struct ns_plan *ns;
   unsigned unshare_flags; /* namespaces the child creates itself */
   bool double_fork;       /* pid namespace made after joining a user ns */
+  bool join_cgroups_v1;   /* move itself into the v1 hierarchies */
   int sync_fd;            /* child end of the set-up channel */
   int start_fd;           /* listening start socket (create), or -1 (run) */
   int console_fd;         /* connected console socket, or -1 */
@@ -31,5 +32,11 @@ struct process_priv {
 
 int process_exec(struct container *c, const struct exec_opts *o,
                  struct hull_error *e);
+
+/* fork() with namespaces (CLONE_NEW*) and, given a cgroup2 directory fd,
+ * born in that cgroup (CLONE_INTO_CGROUP, no migration). If the kernel
+ * refuses CLONE_INTO_CGROUP, *cgroup_fd is closed and set to -1 and the
+ * child is made without it. */
+pid_t process_clone(unsigned flags, int *cgroup_fd);
 
 #endif

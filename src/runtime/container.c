@@ -128,7 +128,7 @@ int container_save(struct container *c, struct hull_error *e) {
   json_decref(o);
   if (!text)
     return hull_errno(e, ENOMEM, "container %s: state", c->id);
-  int r = fs_atomic_write(c->dirfd, "state.json", text, strlen(text), e);
+  int r = fs_atomic_write(c->dirfd, "state.json", text, strlen(text), false, e);
   free(text);
   if (r < 0)
     hull_err_prefix(e, "container %s", c->id);
@@ -206,7 +206,7 @@ static int write_pid_file(const char *path, pid_t pid, struct hull_error *e) {
   }
   if (dfd < 0)
     return hull_errno(e, errno, "pid file %s", path);
-  int r = fs_atomic_write(dfd, name, text, strlen(text), e);
+  int r = fs_atomic_write(dfd, name, text, strlen(text), false, e);
   if (r < 0)
     hull_err_prefix(e, "pid file");
   return r;
@@ -288,7 +288,7 @@ int container_create(const struct runtime_opts *ro, const char *id,
     r = hull_errno(e, errno, "container %s: lock", id);
     goto fail;
   }
-  if ((r = fs_atomic_write(c->dirfd, "config.json", text, len, e)) < 0)
+  if ((r = fs_atomic_write(c->dirfd, "config.json", text, len, false, e)) < 0)
     goto fail;
   now_rfc3339(c->created, sizeof c->created);
   snprintf(c->status, sizeof c->status, "creating");

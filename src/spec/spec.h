@@ -93,7 +93,8 @@ struct spec_mount {
   char *source;
   unsigned long flags;        /* MS_* to set */
   unsigned long clear_flags;  /* MS_* explicitly cleared (rw, suid, ...) */
-  unsigned long propagation;  /* MS_SHARED etc, applied after mounting */
+  unsigned long propagation;  /* MS_SHARED etc, applied after mounting;
+                                 the last propagation option wins */
   bool bind;                  /* "bind"/"rbind" in options or type "bind" */
   bool recursive;
   bool tmpcopyup;
