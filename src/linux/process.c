@@ -178,9 +178,57 @@ static void leave_child_namespaces(int saved[2]) {
   }
 }
 
+/* Is the namespace the config joins by path our own (the host's)? */
+static bool joins_own_namespace(struct ns_plan *ns, int t) {
+  if (ns->join_fds[t] < 0)
+    return false;
+  char own[64];
+  snprintf(own, sizeof own, "/proc/self/ns/%s", ns_proc_name(t));
+  struct stat a, b;
+  return fstat(ns->join_fds[t], &a) == 0 && stat(own, &b) == 0 &&
+         a.st_ino == b.st_ino && a.st_dev == b.st_dev;
+}
+
+/* A sysctl is only the container's own if it belongs to a namespace the
+ * container has; anything else would change the host (as runc checks). */
+static int validate_sysctls(const struct spec *s, struct ns_plan *ns,
+                            struct hull_error *e) {
+  static const char *const ipc_keys[] = {"kernel.msgmax", "kernel.msgmnb",
+                                         "kernel.msgmni", "kernel.sem",
+                                         "kernel.shmall", "kernel.shmmax",
+                                         "kernel.shmmni", "kernel.shm_rmid_forced",
+                                         NULL};
+  for (size_t i = 0; i < s->linux.n_sysctl; i++) {
+    const char *k = s->linux.sysctl[i].key;
+    int need = -1;
+    for (int j = 0; ipc_keys[j]; j++)
+      if (!strcmp(k, ipc_keys[j]))
+        need = NS_IPC;
+    if (!strncmp(k, "fs.mqueue.", 10))
+      need = NS_IPC;
+    else if (!strncmp(k, "net.", 4))
+      need = NS_NET;
+    else if (!strcmp(k, "kernel.hostname") || !strcmp(k, "kernel.domainname"))
+      need = NS_UTS;
+    if (need < 0)
+      return hull_err(e, EINVAL,
+                      "linux.sysctl: %s: not in a namespace of the container "
+                      "(setting it would change the host)", k);
+    if (!(ns->listed_flags & (unsigned)ns_clone_flag(need)) ||
+        joins_own_namespace(ns, need))
+      return hull_err(e, EINVAL,
+                      "linux.sysctl: %s: needs the container's own %s namespace", k,
+                      ns_type_name(need));
+  }
+  return 0;
+}
+
 static int validate(struct container *c, const struct create_opts *o,
                     struct ns_plan *ns, struct hull_error *e) {
   struct spec *s = &c->spec;
+  int r = validate_sysctls(s, ns, e);
+  if (r < 0)
+    return r;
   if (s->hostname && *s->hostname && !(ns->listed_flags & CLONE_NEWUTS))
     return hull_err(e, EINVAL, "hostname: needs a uts namespace in linux.namespaces");
   if (s->domainname && *s->domainname && !(ns->listed_flags & CLONE_NEWUTS))

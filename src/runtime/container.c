@@ -178,6 +178,27 @@ static void remove_state_dir(const char *root, const char *id, int dirfd) {
     unlinkat(rootfd, id, AT_REMOVEDIR);
 }
 
+/* mkdir -p of --root; the last level private to root. */
+static int make_state_root(const char *root, struct hull_error *e) {
+  if (mkdir(root, 0711) == 0 || errno == EEXIST)
+    return 0;
+  if (errno != ENOENT)
+    return hull_errno(e, errno, "state root %s", root);
+  char buf[4096];
+  snprintf(buf, sizeof buf, "%s", root);
+  for (char *p = buf + 1; *p; p++) {
+    if (*p != '/')
+      continue;
+    *p = 0;
+    if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+      return hull_errno(e, errno, "state root %s", buf);
+    *p = '/';
+  }
+  if (mkdir(root, 0711) < 0 && errno != EEXIST)
+    return hull_errno(e, errno, "state root %s", root);
+  return 0;
+}
+
 static void now_rfc3339(char *buf, size_t len) {
   struct timespec ts;
   struct tm tm;
@@ -265,10 +286,8 @@ int container_create(const struct runtime_opts *ro, const char *id,
     }
   }
 
-  if (mkdir(ro->root, 0711) < 0 && errno != EEXIST) {
-    r = hull_errno(e, errno, "state root %s", ro->root);
+  if ((r = make_state_root(ro->root, e)) < 0)
     goto fail;
-  }
   {
     _cleanup_close_ int rootfd = open(ro->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (rootfd < 0) {
@@ -415,9 +434,7 @@ int container_start_loaded(struct container *c, struct hull_error *e) {
     return r;
   if (c->spec.hooks.n[HOOK_POSTSTART]) {
     _cleanup_free_ char *state = oci_state_text(c, "running");
-    struct hull_error he;
-    if (hooks_run(&c->spec.hooks, HOOK_POSTSTART, state, &he) < 0)
-      log_warn("container %s: %s", c->id, he.msg);
+    hooks_run_all(&c->spec.hooks, HOOK_POSTSTART, state, c->id);
   }
   return 0;
 }
@@ -481,9 +498,7 @@ int container_delete_loaded(struct container *c, bool force,
     return r;
   if (c->spec.hooks.n[HOOK_POSTSTOP]) {
     _cleanup_free_ char *state = oci_state_text(c, "stopped");
-    struct hull_error he;
-    if (hooks_run(&c->spec.hooks, HOOK_POSTSTOP, state, &he) < 0)
-      log_warn("container %s: %s", c->id, he.msg);
+    hooks_run_all(&c->spec.hooks, HOOK_POSTSTOP, state, c->id);
   }
   remove_state_dir(c->root, c->id, c->dirfd);
   return 0;
@@ -494,14 +509,14 @@ int container_delete(const struct runtime_opts *ro, const char *id, bool force,
   struct container *c;
   int r = container_load(ro, id, true, &c, e);
   if (r == -ENOENT && force) {
-    /* --force on a half-created leftover: remove what is there. */
+    /* --force: a container that does not exist is deleted already (as
+     * runc and engines expect); a half-created leftover is removed. */
     _cleanup_close_ int rootfd = open(ro->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
     _cleanup_close_ int dfd =
         rootfd < 0 ? -1 : openat(rootfd, id, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0 && flock(dfd, LOCK_EX | LOCK_NB) == 0) {
+    if (dfd >= 0 && flock(dfd, LOCK_EX | LOCK_NB) == 0)
       remove_state_dir(ro->root, id, dfd);
-      return 0;
-    }
+    return 0;
   }
   if (r < 0)
     return r;

@@ -11,6 +11,7 @@
 
 #include "../common/cleanup.h"
 #include "../common/fs.h"
+#include "../common/log.h"
 
 static const char *kind_names[HOOK_KIND_COUNT] = {
     "prestart",  "createRuntime", "createContainer",
@@ -86,4 +87,13 @@ int hooks_run(const struct spec_hooks *hooks, enum hook_kind kind,
       return r;
   }
   return 0;
+}
+
+void hooks_run_all(const struct spec_hooks *hooks, enum hook_kind kind,
+                   const char *state_json, const char *container_id) {
+  for (size_t i = 0; i < hooks->n[kind]; i++) {
+    struct hull_error e;
+    if (run_one(&hooks->list[kind][i], kind, state_json, &e) < 0)
+      log_warn("container %s: %s", container_id, e.msg);
+  }
 }

@@ -13,5 +13,9 @@ const char *hook_kind_name(enum hook_kind k);
  * error naming the hook. state_json is the OCI state document. */
 int hooks_run(const struct spec_hooks *hooks, enum hook_kind kind,
               const char *state_json, struct hull_error *e);
+/* Run them all whatever fails (poststart, poststop: the spec has the
+ * runtime warn and go on); each failure is logged as a warning. */
+void hooks_run_all(const struct spec_hooks *hooks, enum hook_kind kind,
+                   const char *state_json, const char *container_id);
 
 #endif
