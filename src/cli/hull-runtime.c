@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -16,6 +17,7 @@
 
 #include "common/cleanup.h"
 #include "common/fs.h"
+#include "common/json.h"
 #include "common/log.h"
 #include "runtime/container.h"
 #include "spec/spec.h"
@@ -189,26 +191,28 @@ static int parse_signal(const char *s) {
 /* ---- CVE-2019-5736: a process inside the container can reach the binary
  * of any process that joins it through /proc/<pid>/exe (or by executing
  * #!/proc/self/exe) and write to it once it exits. hull-runtime therefore
- * never enters a container from a writable file: unless its binary sits on
- * a read-only mount (a reopen for writing then fails with EROFS), it
- * re-executes itself from a sealed memfd copy first. */
+ * never enters a container from a writable file: before it goes near one
+ * it re-executes itself through a detached, read-only clone of the mount
+ * its binary is on (a reopen for writing then fails with EROFS; nothing is
+ * copied, and the mount is reachable from no namespace). Where that is not
+ * allowed (no open_tree, no privilege) it executes a sealed memfd copy.
+ * A binary already on a read-only mount or in a sealed memfd runs as is. */
 
-static void run_from_sealed_copy(char **argv) {
-  _cleanup_close_ int self = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
-  if (self < 0)
-    usage_error("protect the runtime binary: /proc/self/exe: %s", strerror(errno));
-  int seals = fcntl(self, F_GET_SEALS);
-  if (seals >= 0 && (seals & F_SEAL_WRITE))
-    return; /* already the sealed copy */
+static bool runs_protected(int self) {
   struct statvfs sv;
   if (fstatvfs(self, &sv) == 0 && (sv.f_flag & ST_RDONLY))
-    return; /* a read-only mount cannot be written through */
+    return true;
+  int seals = fcntl(self, F_GET_SEALS);
+  return seals >= 0 && (seals & F_SEAL_WRITE);
+}
+
+static void exec_sealed_copy(int self, char **argv) {
   struct stat st;
   if (fstat(self, &st) < 0)
     usage_error("protect the runtime binary: %s", strerror(errno));
   _cleanup_close_ int mfd = memfd_create("hull-runtime", MFD_CLOEXEC | MFD_ALLOW_SEALING);
   if (mfd < 0)
-    return;
+    usage_error("protect the runtime binary: memfd: %s", strerror(errno));
   off_t off = 0;
   while (off < st.st_size) {
     ssize_t n = sendfile(mfd, self, &off, (size_t)(st.st_size - off));
@@ -219,6 +223,22 @@ static void run_from_sealed_copy(char **argv) {
     usage_error("protect the runtime binary: seal: %s", strerror(errno));
   execveat(mfd, "", argv, environ, AT_EMPTY_PATH);
   usage_error("protect the runtime binary: exec: %s", strerror(errno));
+}
+
+static void run_protected(char **argv) {
+  _cleanup_close_ int self = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+  if (self < 0)
+    usage_error("protect the runtime binary: /proc/self/exe: %s", strerror(errno));
+  if (runs_protected(self))
+    return;
+  _cleanup_close_ int tree =
+      open_tree(self, "", AT_EMPTY_PATH | OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+  if (tree >= 0) {
+    struct mount_attr attr = {.attr_set = MOUNT_ATTR_RDONLY};
+    if (mount_setattr(tree, "", AT_EMPTY_PATH, &attr, sizeof attr) == 0)
+      execveat(tree, "", argv, environ, AT_EMPTY_PATH);
+  }
+  exec_sealed_copy(self, argv);
 }
 
 /* ---- verbs */
@@ -482,8 +502,10 @@ static int cmd_list(struct runtime_opts *ro, int argc, char **argv, int i) {
   if (quiet) {
     json_array_foreach(all, k, st) puts(json_string_value(json_object_get(st, "id")));
   } else if (!strcmp(format, "json")) {
-    json_dumpf(all, stdout, JSON_COMPACT);
-    putchar('\n');
+    char *text = hjson_dumps(all);
+    if (text)
+      puts(text);
+    free(text);
   } else {
     printf("%-12s %-10s %-10s %-40s %-30s %s\n", "ID", "PID", "STATUS", "BUNDLE",
            "CREATED", "OWNER");
@@ -628,6 +650,10 @@ int main(int argc, char **argv) {
   (void)rootless_flag;
   const char *base = strrchr(argv[0], '/');
   prog = base ? base + 1 : argv[0];
+  /* A short-lived process: jansson's allocations come from an arena that
+   * exit frees (building and freeing the config tree cost more than
+   * everything else the runtime does). */
+  hjson_use_arena();
   log_init(prog, NULL, false, false);
   int i = parse_opts(argc, argv, 1, global, "hull-runtime");
   if (strcmp(log_format, "text") && strcmp(log_format, "json"))
@@ -646,7 +672,7 @@ int main(int argc, char **argv) {
                 "use the default cgroupfs manager");
   const char *verb = argv[i++];
   if (!strcmp(verb, "create") || !strcmp(verb, "run") || !strcmp(verb, "exec"))
-    run_from_sealed_copy(argv);
+    run_protected(argv);
   if (!strcmp(verb, "create"))
     return cmd_create_or_run(&ro, argc, argv, i, false);
   if (!strcmp(verb, "run"))

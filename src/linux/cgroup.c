@@ -37,17 +37,26 @@ static int detect(struct hierarchy *h, size_t max, size_t *n,
   char line[4096];
   *n = 0;
   while (fgets(line, sizeof line, f) && *n < max) {
+    /* "ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS [TAGS...] - FSTYPE SOURCE SUPER" */
     char *dash = strstr(line, " - ");
     if (!dash)
       continue;
-    char fstype[32], source[64], super[512];
-    if (sscanf(dash + 3, "%31s %63s %511s", fstype, source, super) != 3)
+    char *field[5], *save = NULL;
+    char *tok = strtok_r(line, " ", &save);
+    for (int k = 0; k < 5 && tok; k++, tok = strtok_r(NULL, " ", &save))
+      field[k] = tok;
+    if (!tok)
       continue;
-    char mp[256];
-    if (sscanf(line, "%*s %*s %*s %*s %255s", mp) != 1)
+    char *fstype = strtok_r(dash + 3, " ", &save);
+    char *source = fstype ? strtok_r(NULL, " ", &save) : NULL;
+    char *super = source ? strtok_r(NULL, " \n", &save) : NULL;
+    if (!super)
       continue;
+    const char *mp = field[4];
     /* A later mount on the same place or above hides earlier ones. */
     size_t mpl = strlen(mp);
+    if (mpl >= sizeof h->mountpoint)
+      continue;
     for (size_t k = 0; k < *n;) {
       if (!strncmp(h[k].mountpoint, mp, mpl) &&
           (h[k].mountpoint[mpl] == 0 || h[k].mountpoint[mpl] == '/' || mpl == 1))
@@ -63,13 +72,13 @@ static int detect(struct hierarchy *h, size_t max, size_t *n,
     snprintf(x->mountpoint, sizeof x->mountpoint, "%s", mp);
     x->v2 = v2;
     if (!v2) {
-      char *save, *tok;
-      for (tok = strtok_r(super, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        if (!is_controller_token(tok))
+      char *save2, *t2;
+      for (t2 = strtok_r(super, ",", &save2); t2; t2 = strtok_r(NULL, ",", &save2)) {
+        if (!is_controller_token(t2))
           continue;
         size_t l = strlen(x->controllers);
         snprintf(x->controllers + l, sizeof x->controllers - l, "%s%s",
-                 l ? "," : "", tok);
+                 l ? "," : "", t2);
       }
     }
     (*n)++;

@@ -18,6 +18,7 @@
 
 #include "../common/cleanup.h"
 #include "../common/fs.h"
+#include "../common/supervise.h"
 #include "creds.h"
 #include "process.h"
 #include "sync.h"
@@ -119,17 +120,11 @@ static int wait_status(pid_t pid) {
   while (waitpid(pid, &st, 0) < 0)
     if (errno != EINTR)
       return 255;
-  if (WIFSIGNALED(st))
-    return 128 + WTERMSIG(st);
-  return WEXITSTATUS(st);
+  return WIFSIGNALED(st) ? 128 + WTERMSIG(st) : WEXITSTATUS(st);
 }
 
-static void forward_signal(int sigfd, void *arg) {
-  pid_t pid = *(pid_t *)arg;
-  struct signalfd_siginfo si;
-  while (read(sigfd, &si, sizeof si) == sizeof si)
-    if (si.ssi_signo != SIGCHLD && si.ssi_signo != SIGWINCH)
-      kill(pid, (int)si.ssi_signo);
+static void forward_signal(int sig, void *arg) {
+  kill(*(pid_t *)arg, sig);
 }
 
 int process_exec(struct container *c, const struct exec_opts *o,
@@ -154,11 +149,7 @@ int process_exec(struct container *c, const struct exec_opts *o,
   }
   /* Signals that arrive from now on are for the process: forward them. */
   sigset_t fwd, old;
-  sigfillset(&fwd);
-  sigdelset(&fwd, SIGSEGV);
-  sigdelset(&fwd, SIGBUS);
-  sigdelset(&fwd, SIGILL);
-  sigdelset(&fwd, SIGFPE);
+  supervise_signals(&fwd);
   sigprocmask(SIG_BLOCK, &fwd, &old);
 
   int saved_pidns = -1;
@@ -239,27 +230,9 @@ int process_exec(struct container *c, const struct exec_opts *o,
     sigprocmask(SIG_SETMASK, &old, NULL);
     return r;
   }
-  int status;
-  int sigfd = signalfd(-1, &fwd, SFD_CLOEXEC | SFD_NONBLOCK);
-  if (master >= 0) {
-    _cleanup_close_ int exitfd = (int)syscall(SYS_pidfd_open, pid, 0);
-    terminal_proxy(master, sigfd, forward_signal, &pid, exitfd);
+  int status = supervise_child(pid, master, &fwd, forward_signal, &pid);
+  if (master >= 0)
     close(master);
-    status = wait_status(pid);
-  } else {
-    _cleanup_close_ int exitfd = (int)syscall(SYS_pidfd_open, pid, 0);
-    for (;;) {
-      struct pollfd p[2] = {{sigfd, POLLIN, 0}, {exitfd, POLLIN, 0}};
-      if (poll(p, 2, -1) < 0 && errno != EINTR)
-        break;
-      if (p[0].revents)
-        forward_signal(sigfd, &pid);
-      if (p[1].revents)
-        break;
-    }
-    status = wait_status(pid);
-  }
-  close(sigfd);
   sigprocmask(SIG_SETMASK, &old, NULL);
   return r < 0 ? r : status;
 }

@@ -17,6 +17,7 @@
 
 #include "../common/cleanup.h"
 #include "../common/fs.h"
+#include "../common/json.h"
 #include "../runtime/hooks.h"
 #include "creds.h"
 #include "process.h"
@@ -29,7 +30,7 @@ static int hooks_in_container(struct container *c, enum hook_kind kind,
   if (!c->spec.hooks.n[kind])
     return 0;
   json_t *st = container_oci_state(c, status);
-  char *text = json_dumps(st, JSON_COMPACT);
+  char *text = hjson_dumps(st);
   json_decref(st);
   int r = hooks_run(&c->spec.hooks, kind, text, e);
   free(text);

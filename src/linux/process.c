@@ -19,6 +19,7 @@
 
 #include "../common/cleanup.h"
 #include "../common/fs.h"
+#include "../common/json.h"
 #include "../common/log.h"
 #include "../runtime/hooks.h"
 #include "sync.h"
@@ -118,7 +119,7 @@ static int follow_setup(struct container *c, int sock, pid_t *pid,
     case SYNC_HOOKS: {
       c->pid = *pid;
       json_t *st = container_oci_state(c, "creating");
-      char *text = json_dumps(st, JSON_COMPACT);
+      char *text = hjson_dumps(st);
       json_decref(st);
       r = hooks_run(&c->spec.hooks, HOOK_PRESTART, text, e);
       if (r == 0)

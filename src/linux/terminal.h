@@ -4,6 +4,8 @@
 #ifndef HULL_TERMINAL_H
 #define HULL_TERMINAL_H
 
+#include <stdbool.h>
+
 #include "../common/error.h"
 
 /* Connect to the engine's console socket (a unix stream socket path). */
@@ -19,11 +21,5 @@ int terminal_setup_in_container(unsigned width, unsigned height,
 int send_fd(int sock, int fd, const char *name);
 /* Receive a descriptor sent with send_fd. */
 int recv_fd(int sock);
-
-/* Copy between the caller's stdin/stdout and master until the pty closes.
- * Puts the caller's terminal in raw mode meanwhile and forwards window size
- * changes. sigfd (a signalfd) is polled too; on_signal handles it. */
-void terminal_proxy(int master, int sigfd, void (*on_signal)(int sigfd, void *),
-                    void *arg, int stop_fd);
 
 #endif

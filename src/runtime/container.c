@@ -15,6 +15,7 @@
 
 #include "../common/cleanup.h"
 #include "../common/fs.h"
+#include "../common/json.h"
 #include "../common/log.h"
 #include "hooks.h"
 
@@ -102,7 +103,7 @@ json_t *container_oci_state(struct container *c, const char *status) {
 
 static char *oci_state_text(struct container *c, const char *status) {
   json_t *o = container_oci_state(c, status);
-  char *s = json_dumps(o, JSON_COMPACT);
+  char *s = hjson_dumps(o);
   json_decref(o);
   return s;
 }
@@ -124,7 +125,7 @@ int container_save(struct container *c, struct hull_error *e) {
   json_object_set_new(o, "nsInodes", inodes);
   if (c->driver_data)
     json_object_set(o, "driver", c->driver_data);
-  char *text = json_dumps(o, JSON_COMPACT);
+  char *text = hjson_dumps(o);
   json_decref(o);
   if (!text)
     return hull_errno(e, ENOMEM, "container %s: state", c->id);
@@ -368,7 +369,7 @@ int container_load(const struct runtime_opts *ro, const char *id, bool exclusive
     return r;
   }
   json_error_t je;
-  json_t *o = json_loadb(text, len, 0, &je);
+  json_t *o = hjson_loadb(text, len, 0, NULL, &je);
   const char *st = NULL, *bundle = NULL, *iso = NULL, *cg = NULL, *created = NULL;
   json_t *inodes = NULL, *ann = NULL;
   json_int_t pid = 0, start = 0, nsflags = 0;
@@ -551,10 +552,15 @@ static int build_exec_process(struct container *c, const struct exec_request *re
   json_t *proc;
   if (req->process_file) {
     json_error_t je;
-    proc = json_load_file(req->process_file, 0, &je);
+    _cleanup_free_ char *text = NULL;
+    size_t len;
+    int r = fs_read_file(req->process_file, &text, &len, e);
+    if (r < 0)
+      return hull_err_prefix(e, "exec --process");
+    proc = hjson_loadb(text, len, HJSON_WRAP_UINT64, NULL, &je);
     if (!proc)
-      return hull_err(e, EINVAL, "process %s: %s (line %d)", req->process_file,
-                      je.text, je.line);
+      return hull_err(e, EINVAL, "process %s: invalid JSON at line %d column %d: %s",
+                      req->process_file, je.line, je.column, je.text);
   } else {
     json_t *base = json_object_get(c->spec.json, "process");
     proc = base ? json_deep_copy(base) : json_object();

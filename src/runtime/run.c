@@ -11,30 +11,13 @@
 #include <unistd.h>
 
 #include "../common/log.h"
-#include "../linux/terminal.h"
+#include "../common/supervise.h"
 #include "container.h"
 
-static void forward(int sigfd, void *arg) {
+static void forward(int sig, void *arg) {
   struct container *c = arg;
-  struct signalfd_siginfo si;
-  while (read(sigfd, &si, sizeof si) == sizeof si) {
-    if (si.ssi_signo == SIGCHLD || si.ssi_signo == SIGWINCH)
-      continue;
-    struct hull_error ignored;
-    c->ops->kill(c, (int)si.ssi_signo, false, &ignored);
-  }
-}
-
-static int wait_exit(pid_t pid) {
-  int st;
-  for (;;) {
-    pid_t r = waitpid(pid, &st, 0);
-    if (r == pid)
-      break;
-    if (r < 0 && errno != EINTR)
-      return 255;
-  }
-  return WIFSIGNALED(st) ? 128 + WTERMSIG(st) : WEXITSTATUS(st);
+  struct hull_error ignored;
+  c->ops->kill(c, sig, false, &ignored);
 }
 
 int container_run(const struct runtime_opts *ro, const char *id,
@@ -44,11 +27,7 @@ int container_run(const struct runtime_opts *ro, const char *id,
   co.foreground = true;
   /* Signals that arrive from here on are for the container. */
   sigset_t fwd, old;
-  sigfillset(&fwd);
-  sigdelset(&fwd, SIGSEGV);
-  sigdelset(&fwd, SIGBUS);
-  sigdelset(&fwd, SIGILL);
-  sigdelset(&fwd, SIGFPE);
+  supervise_signals(&fwd);
   sigprocmask(SIG_BLOCK, &fwd, &old);
   /* A container process made by a double fork is reparented to us. */
   prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
@@ -81,24 +60,7 @@ int container_run(const struct runtime_opts *ro, const char *id,
   }
   /* Other commands (state, kill, exec) may use the container meanwhile. */
   flock(c->dirfd, LOCK_UN);
-  int sigfd = signalfd(-1, &fwd, SFD_CLOEXEC | SFD_NONBLOCK);
-  int exitfd = (int)syscall(SYS_pidfd_open, c->pid, 0);
-  if (c->pty_master >= 0) {
-    terminal_proxy(c->pty_master, sigfd, forward, c, exitfd);
-  } else {
-    for (;;) {
-      struct pollfd p[2] = {{sigfd, POLLIN, 0}, {exitfd, POLLIN, 0}};
-      if (poll(p, 2, -1) < 0 && errno != EINTR)
-        break;
-      if (p[0].revents)
-        forward(sigfd, c);
-      if (p[1].revents)
-        break;
-    }
-  }
-  int status = wait_exit(c->pid);
-  close(exitfd);
-  close(sigfd);
+  int status = supervise_child(c->pid, c->pty_master, &fwd, forward, c);
   flock(c->dirfd, LOCK_EX);
   struct hull_error de;
   if (container_delete_loaded(c, true, &de) < 0)

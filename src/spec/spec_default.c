@@ -161,5 +161,13 @@ char *spec_default_json(bool rootless) {
     return NULL;
   char *text = json_dumps(doc, JSON_INDENT(2));
   json_decref(doc);
-  return text;
+  /* json_dumps memory belongs to jansson's allocator (an arena in
+   * hull-runtime): hand the caller a malloc'd copy. */
+  char *copy = text ? strdup(text) : NULL;
+  json_malloc_t m;
+  json_free_t f;
+  json_get_alloc_funcs(&m, &f);
+  if (text)
+    f(text);
+  return copy;
 }

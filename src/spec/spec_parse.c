@@ -3,6 +3,8 @@
  * requires; JSON null reads as absent, like the Go reference runtime. */
 #include "spec.h"
 
+#include "../common/json.h"
+
 #include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -1079,78 +1081,12 @@ static int parse_doc(struct ctx *c, json_t *doc, struct spec *s) {
   return keep_object(c, doc, "vm", NULL, &s->vm);
 }
 
-/* jansson integers are long long, yet uint64 fields legitimately hold
- * values up to 2^64-1 (RLIM_INFINITY). Called only after a parse failed
- * on such a literal: returns a copy of TEXT in which every integer in
- * 2^63..2^64-1 is rewritten as its two's-complement negative (see spec.h),
- * or NULL. Integers keep their length (20 digits: space-padded) except
- * 19-digit ones, which grow by one character. */
-static bool token_char(char ch) {
-  return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') ||
-         (ch >= 'A' && ch <= 'Z') || ch == '+' || ch == '-' || ch == '.';
-}
-
-static char *wrap_big_uints(const char *text, size_t len, size_t *out_len) {
-  char *out = malloc(len + len / 19 + 1);
-  size_t o = 0;
-  bool in_str = false;
-  if (!out)
-    return NULL;
-  for (size_t i = 0; i < len;) {
-    char ch = text[i];
-    if (in_str) {
-      out[o++] = text[i++];
-      if (ch == '\\' && i < len)
-        out[o++] = text[i++];
-      else if (ch == '"')
-        in_str = false;
-      continue;
-    }
-    if (!token_char(ch)) {
-      in_str = ch == '"';
-      out[o++] = text[i++];
-      continue;
-    }
-    /* Outside strings a run of token characters is one number or literal;
-     * only plain unsigned 19-20 digit integers can be in range. */
-    size_t j = i;
-    while (j < len && token_char(text[j]))
-      j++;
-    uint64_t v = 0;
-    bool big = text[i] != '0' && j - i >= 19 && j - i <= 20;
-    for (size_t k = i; big && k < j; k++)
-      big = text[k] >= '0' && text[k] <= '9' &&
-            !__builtin_mul_overflow(v, 10, &v) &&
-            !__builtin_add_overflow(v, (uint64_t)(text[k] - '0'), &v);
-    if (big && v > INT64_MAX) {
-      long long neg = -(long long)(UINT64_MAX - v) - 1; /* v - 2^64 */
-      int n = sprintf(out + o, "%lld", neg);
-      o += (size_t)n;
-      for (size_t k = (size_t)n; k < j - i; k++)
-        out[o++] = ' ';
-    } else {
-      memcpy(out + o, text + i, j - i);
-      o += j - i;
-    }
-    i = j;
-  }
-  *out_len = o;
-  return out;
-}
-
 static int parse_text(struct ctx *c, const char *text, size_t len,
                       struct spec *out) {
+  /* jansson integers are long long, yet uint64 fields legitimately hold
+   * values up to 2^64-1 (RLIM_INFINITY): the loader wraps them (spec.h). */
   json_error_t jerr;
-  json_t *doc = json_loadb(text, len, 0, &jerr);
-  if (!doc && json_error_code(&jerr) == json_error_numeric_overflow) {
-    size_t wlen;
-    char *wrapped = wrap_big_uints(text, len, &wlen);
-    if (!wrapped)
-      return oom(c);
-    doc = json_loadb(wrapped, wlen, 0, &jerr);
-    free(wrapped);
-    c->wrapped = true;
-  }
+  json_t *doc = hjson_loadb(text, len, HJSON_WRAP_UINT64, &c->wrapped, &jerr);
   if (!doc) {
     hull_err(c->e, EINVAL, "config.json: invalid JSON at line %d column %d: %s",
              jerr.line, jerr.column, jerr.text);

@@ -711,7 +711,7 @@ static void test_invalid_json(void **state) {
                        "file expected near 'x'");
   expect_error("{\"a\":\"\\u0000\"}",
                "config.json: invalid JSON at line 1 column 13: \\u0000 is not "
-               "allowed without JSON_ALLOW_NUL near '\"\\u0000\"'");
+               "allowed near '\"'");
   expect_error("[]", "config.json: must be a JSON object");
   expect_error("{\"a\":18446744073709551616}",
                "config.json: invalid JSON at line 1 column 25: too big "

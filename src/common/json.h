@@ -1,0 +1,39 @@
+/* JSON for hull: jansson values everywhere, with a fast loader and dumper.
+ *
+ * jansson's own loader reads a character at a time through a callback and
+ * copies every string byte by byte: about 150 instructions per byte of
+ * config.json, more than the rest of `hull-runtime run` together. This
+ * loader scans with memchr-style loops and builds the same jansson values
+ * (differential fuzzing against json_loadb keeps the two in agreement).
+ * The dumper does the same for the other direction. */
+#ifndef HULL_JSON_H
+#define HULL_JSON_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+enum {
+  /* Integers 2^63..2^64-1 are stored as their two's-complement negative
+   * (read them back with (uint64_t)json_integer_value()) instead of
+   * failing: runtime-spec fields such as rlimits are uint64. */
+  HJSON_WRAP_UINT64 = 1,
+};
+
+/* Parse TEXT (LEN bytes, no NUL needed) whose top level is an object or
+ * an array. On error returns NULL and fills err (line, column, position,
+ * text) like json_loadb. *wrapped (may be NULL) tells whether a uint64 was
+ * wrapped. */
+json_t *hjson_loadb(const char *text, size_t len, int flags, bool *wrapped,
+                    json_error_t *err);
+
+/* Compact JSON text of V (malloc'd, NUL-terminated), like
+ * json_dumps(v, JSON_COMPACT). */
+char *hjson_dumps(const json_t *v);
+
+/* For short-lived programs: serve jansson's allocations from an arena that
+ * is never freed (the process exit frees it). Makes building and freeing
+ * documents almost free. Call once, before any jansson value exists. */
+void hjson_use_arena(void);
+
+#endif
