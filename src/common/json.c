@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 /* ---- loader ------------------------------------------------------------ */
 
@@ -715,4 +716,11 @@ static void *arena_malloc(size_t n) {
 
 static void arena_free(void *p) { (void)p; }
 
-void hjson_use_arena(void) { json_set_alloc_funcs(arena_malloc, arena_free); }
+void hjson_use_arena(void) {
+  json_set_alloc_funcs(arena_malloc, arena_free);
+  /* jansson seeds its hash function from /dev/urandom (open, read, close)
+   * on first use; getrandom is one syscall. */
+  uint32_t seed = 0;
+  if (getrandom(&seed, sizeof seed, GRND_NONBLOCK) == sizeof seed && seed)
+    json_object_seed(seed);
+}

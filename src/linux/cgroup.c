@@ -176,6 +176,14 @@ static int make_dirs(const char *mountpoint, const char *path, bool cpuset,
   size_t base = (size_t)snprintf(full, sizeof full, "%s", mountpoint);
   if (snprintf(full + base, sizeof full - base, "%s", path) >= (int)(sizeof full - base))
     return hull_err(e, ENAMETOOLONG, "cgroup %s: path too long", path);
+  /* Usually only the leaf is new: try it first. */
+  if (mkdir(full, 0755) == 0) {
+    if (cpuset && copy_cpuset(full) < 0)
+      return hull_errno(e, errno, "cgroup %s: cpuset", full);
+    return 0;
+  }
+  if (errno != ENOENT)
+    return hull_errno(e, errno, "cgroup %s", full);
   for (char *p = full + base + 1;; p++) {
     if (*p != '/' && *p)
       continue;
@@ -438,11 +446,10 @@ int cgroup_mount_in_container(int rootfd, const char *dest, unsigned long flags,
       snprintf(name, sizeof name, "%s", d->controllers);
     if (mkdirat(top, name, 0755) < 0 && errno != EEXIST)
       return hull_errno(e, errno, "%s/%s", dest, name);
-    _cleanup_close_ int sub = openat(top, name, O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-    if (sub < 0)
-      return hull_errno(e, errno, "%s/%s", dest, name);
-    char sp[32];
-    fs_fd_path(sub, sp);
+    /* A path through the descriptor of the tmpfs we just made: nothing in
+     * it can be a symlink planted by the container. */
+    char sp[200];
+    snprintf(sp, sizeof sp, "/proc/self/fd/%d/%s", top, name);
     int r;
     if (own_cgroupns)
       r = d->v2 ? mount("cgroup2", sp, "cgroup2", flags, NULL)
@@ -452,11 +459,8 @@ int cgroup_mount_in_container(int rootfd, const char *dest, unsigned long flags,
     if (r < 0)
       return hull_errno(e, errno, "mount cgroup %s on %s/%s", d->controllers,
                         dest, name);
-    if (!own_cgroupns && (flags & MS_RDONLY)) {
-      _cleanup_close_ int m = openat(top, name, O_PATH | O_CLOEXEC | O_NOFOLLOW);
-      fs_fd_path(m, sp);
+    if (!own_cgroupns && (flags & MS_RDONLY))
       mount(NULL, sp, NULL, MS_BIND | MS_REMOUNT | flags, NULL);
-    }
     /* cpu,cpuacct is also reachable as cpu and cpuacct. */
     if (strchr(name, ',')) {
       char copy[160], *save, *tok;

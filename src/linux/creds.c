@@ -101,8 +101,7 @@ int creds_apply(const struct spec_process *p, struct hull_error *e) {
   } else if (p->user.uid == 0) {
     /* No capabilities object: root in the container keeps what it has. */
   }
-  if (p->user.has_umask)
-    umask(p->user.umask);
+  umask(p->user.has_umask ? p->user.umask : 0022);
   if (p->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
     return hull_errno(e, errno, "process.noNewPrivileges");
   return 0;

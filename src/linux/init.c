@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <linux/keyctl.h>
 #include <linux/close_range.h>
@@ -212,6 +213,9 @@ void process_init(struct init_args *a) {
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, NULL);
+  /* Devices and directories get exactly the modes asked for; the user
+   * program gets process.user.umask, else 0022 as runc gives it. */
+  umask(0);
 
   int notify = a->sync_fd;
   int r = init_setup(a, &notify, &e);

@@ -163,12 +163,7 @@ static int make_device(struct rootfs_ctx *ctx, const char *path, char type,
   unlinkat(pfd, leaf, 0);
   if (mknodat(pfd, leaf, kind | (mode & 07777), makedev(major, minor)) < 0)
     return hull_errno(e, errno, "device %s", path);
-  /* mknod is subject to the umask; set the mode exactly. */
-  _cleanup_close_ int nfd = openat(pfd, leaf, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-  char np[32];
-  fs_fd_path(nfd, np);
-  if (chmod(np, mode & 07777) < 0)
-    return hull_errno(e, errno, "device %s: chmod", path);
+  /* The mode is exact: the container process sets up with umask 0. */
   if ((has_uid || has_gid) &&
       fchownat(pfd, leaf, has_uid ? uid : (uid_t)-1, has_gid ? gid : (gid_t)-1,
                AT_SYMLINK_NOFOLLOW) < 0)

@@ -200,13 +200,14 @@ static int make_state_root(const char *root, struct hull_error *e) {
   return 0;
 }
 
+/* RFC 3339 in UTC, without strftime (which loads the time zone). */
 static void now_rfc3339(char *buf, size_t len) {
   struct timespec ts;
   struct tm tm;
   clock_gettime(CLOCK_REALTIME, &ts);
   gmtime_r(&ts.tv_sec, &tm);
-  size_t n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
-  snprintf(buf + n, len - n, ".%09ldZ", ts.tv_nsec);
+  snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ", tm.tm_year + 1900,
+           tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec);
 }
 
 static int write_pid_file(const char *path, pid_t pid, struct hull_error *e) {
