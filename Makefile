@@ -10,7 +10,7 @@ CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -MMD -MP \
 STATIC_LIBS = -ljansson -lcap
 B := build
 
-LIB_SRC := $(wildcard src/common/*.c src/spec/*.c src/linux/*.c src/runtime/*.c)
+LIB_SRC := $(filter-out $(LIB_EXCLUDE),$(wildcard src/common/*.c src/spec/*.c src/linux/*.c src/runtime/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(B)/%.o)
 
 UNIT_SRC := $(wildcard tests/unit/test_*.c)

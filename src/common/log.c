@@ -53,9 +53,17 @@ void log_msg(enum log_level level, const char *fmt, ...) {
 
   if (level <= LOG_WARN || log_dbg) {
     char line[2200];
-    int n = snprintf(line, sizeof line, "%s: %s%s\n", log_prog,
-                     level == LOG_ERROR ? "" : level == LOG_WARN ? "warning: " : "",
-                     msg);
+    int n;
+    if (level == LOG_DEBUG) {
+      /* Debug lines carry a monotonic time stamp: they time the phases. */
+      struct timespec mono;
+      clock_gettime(CLOCK_MONOTONIC, &mono);
+      n = snprintf(line, sizeof line, "%s[%d] %ld.%06ld: %s\n", log_prog, getpid(),
+                   (long)mono.tv_sec, mono.tv_nsec / 1000, msg);
+    } else {
+      n = snprintf(line, sizeof line, "%s: %s%s\n", log_prog,
+                   level == LOG_ERROR ? "" : "warning: ", msg);
+    }
     if (n > 0)
       fs_write_all(STDERR_FILENO, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
   }

@@ -169,12 +169,12 @@ static int copy_cpuset(const char *dir) {
   return 0;
 }
 
-/* mkdir -p below the hierarchy's mount point. */
-static int make_dirs(const char *mountpoint, const char *path, bool cpuset,
+/* mkdir -p of FULL below its hierarchy's mount point (the first BASE
+ * characters). */
+static int make_dirs(const char *path, size_t base, bool cpuset,
                      struct hull_error *e) {
-  char full[1024];
-  size_t base = (size_t)snprintf(full, sizeof full, "%s", mountpoint);
-  if (snprintf(full + base, sizeof full - base, "%s", path) >= (int)(sizeof full - base))
+  char full[1400];
+  if (snprintf(full, sizeof full, "%s", path) >= (int)sizeof full)
     return hull_err(e, ENAMETOOLONG, "cgroup %s: path too long", path);
   /* Usually only the leaf is new: try it first. */
   if (mkdir(full, 0755) == 0) {
@@ -182,6 +182,8 @@ static int make_dirs(const char *mountpoint, const char *path, bool cpuset,
       return hull_errno(e, errno, "cgroup %s: cpuset", full);
     return 0;
   }
+  if (errno == EEXIST)
+    return 0;
   if (errno != ENOENT)
     return hull_errno(e, errno, "cgroup %s", full);
   for (char *p = full + base + 1;; p++) {
@@ -202,10 +204,11 @@ static int make_dirs(const char *mountpoint, const char *path, bool cpuset,
   return 0;
 }
 
-int cgroup_create(const char *cgroups_path, const char *id,
-                  struct cgroup_set *out, struct hull_error *e) {
+int cgroup_plan(const char *cgroups_path, const char *id, struct cgroup_set *out,
+                struct hull_error *e) {
   struct hierarchy h[32];
   size_t n = 0;
+  memset(out, 0, sizeof *out);
   int r = detect(h, 32, &n, e);
   if (r < 0)
     return r;
@@ -229,28 +232,37 @@ int cgroup_create(const char *cgroups_path, const char *id,
     return hull_err(e, EINVAL, "linux.cgroupsPath \"%s\": must not contain \"..\"",
                     cgroups_path);
   out->dirs = calloc(n, sizeof *out->dirs);
-  out->n = 0;
   if (!out->dirs)
     return hull_errno(e, ENOMEM, "cgroups");
   for (size_t i = 0; i < n; i++) {
-    char path[1024];
+    char full[1400];
     if (relative)
-      snprintf(path, sizeof path, "%s/%s",
+      snprintf(full, sizeof full, "%s%s/%s", h[i].mountpoint,
                strcmp(h[i].own, "/") ? h[i].own : "", rel);
     else
-      snprintf(path, sizeof path, "%s", rel);
-    bool cpuset = !h[i].v2 && strstr(h[i].controllers, "cpuset");
-    if ((r = make_dirs(h[i].mountpoint, path, cpuset, e)) < 0) {
-      cgroup_destroy(out, NULL);
-      cgroup_set_free(out);
-      return r;
-    }
-    char full[1400];
-    snprintf(full, sizeof full, "%s%s", h[i].mountpoint, path);
+      snprintf(full, sizeof full, "%s%s", h[i].mountpoint, rel);
     struct cgroup_dir *d = &out->dirs[out->n++];
     d->path = strdup(full);
     d->controllers = strdup(h[i].controllers);
     d->v2 = h[i].v2;
+    d->base = strlen(h[i].mountpoint);
+    if (!d->path || !d->controllers) {
+      cgroup_set_free(out);
+      return hull_errno(e, ENOMEM, "cgroups");
+    }
+  }
+  return 0;
+}
+
+int cgroup_make(const struct cgroup_set *s, int which, struct hull_error *e) {
+  for (size_t i = 0; i < s->n; i++) {
+    const struct cgroup_dir *d = &s->dirs[i];
+    if (!(which & (d->v2 ? CGROUP_V2 : CGROUP_V1)))
+      continue;
+    bool cpuset = !d->v2 && strstr(d->controllers, "cpuset");
+    int r = make_dirs(d->path, d->base, cpuset, e);
+    if (r < 0)
+      return r;
   }
   return 0;
 }
@@ -406,25 +418,31 @@ void cgroup_set_free(struct cgroup_set *s) {
   s->n = 0;
 }
 
+/* The cgroup view is made of bind mounts of the container's own cgroup
+ * directories, never of fresh cgroup mounts: mounting a cgroup file system
+ * waits until every cgroup removed recently has gone offline (an RCU grace
+ * period or more, milliseconds), which stalled back-to-back containers.
+ * Inside a cgroup namespace rooted at those directories a bind mount shows
+ * exactly what a fresh mount would. */
 int cgroup_mount_in_container(int rootfd, const char *dest, unsigned long flags,
                               const struct cgroup_set *s, bool own_cgroupns,
                               struct hull_error *e) {
+  (void)own_cgroupns;
   char fdp[32];
   _cleanup_close_ int dfd = fs_ensure_in_root(rootfd, dest, 1, e);
   if (dfd < 0)
     return dfd;
   fs_fd_path(dfd, fdp);
+  unsigned long ro = flags & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC);
   bool only_v2 = s->n == 1 && s->dirs[0].v2;
   if (only_v2) {
-    int r = own_cgroupns
-                ? mount("cgroup2", fdp, "cgroup2", flags, NULL)
-                : mount(s->dirs[0].path, fdp, NULL, MS_BIND | MS_REC, NULL);
-    if (r < 0)
+    if (mount(s->dirs[0].path, fdp, NULL, MS_BIND, NULL) < 0)
       return hull_errno(e, errno, "mount cgroup2 on %s", dest);
-    if (!own_cgroupns && (flags & MS_RDONLY)) {
+    if (ro) {
       _cleanup_close_ int top = fs_open_in_root(rootfd, dest, O_PATH, 0);
       fs_fd_path(top, fdp);
-      mount(NULL, fdp, NULL, MS_BIND | MS_REMOUNT | flags, NULL);
+      if (mount(NULL, fdp, NULL, MS_BIND | MS_REMOUNT | ro, NULL) < 0)
+        return hull_errno(e, errno, "remount %s read-only", dest);
     }
     return 0;
   }
@@ -450,17 +468,11 @@ int cgroup_mount_in_container(int rootfd, const char *dest, unsigned long flags,
      * it can be a symlink planted by the container. */
     char sp[200];
     snprintf(sp, sizeof sp, "/proc/self/fd/%d/%s", top, name);
-    int r;
-    if (own_cgroupns)
-      r = d->v2 ? mount("cgroup2", sp, "cgroup2", flags, NULL)
-                : mount("cgroup", sp, "cgroup", flags, d->controllers);
-    else
-      r = mount(d->path, sp, NULL, MS_BIND, NULL);
-    if (r < 0)
+    if (mount(d->path, sp, NULL, MS_BIND, NULL) < 0)
       return hull_errno(e, errno, "mount cgroup %s on %s/%s", d->controllers,
                         dest, name);
-    if (!own_cgroupns && (flags & MS_RDONLY))
-      mount(NULL, sp, NULL, MS_BIND | MS_REMOUNT | flags, NULL);
+    if (ro && mount(NULL, sp, NULL, MS_BIND | MS_REMOUNT | ro, NULL) < 0)
+      return hull_errno(e, errno, "remount %s/%s read-only", dest, name);
     /* cpu,cpuacct is also reachable as cpu and cpuacct. */
     if (strchr(name, ',')) {
       char copy[160], *save, *tok;

@@ -57,43 +57,6 @@ int cgroup_apply_spec(const struct cgroup_set *s, const struct spec *spec,
 int cgroup_apply_resources(const struct cgroup_set *s, json_t *resources,
                            bool is_update, struct hull_error *e);
 
-/* ---- `update` flags ------------------------------------------------------ */
-
-/* runc's update flags; NULL = not given. */
-struct cgroup_update_args {
-  const char *resources_file;   /* -r/--resources FILE, "-" = stdin: the
-                                   other flags are then ignored (as runc) */
-  const char *memory;           /* --memory: RAM size ("512m", "1g", "-1") */
-  const char *memory_swap;      /* --memory-swap */
-  const char *memory_reservation; /* --memory-reservation */
-  const char *kernel_memory;    /* --kernel-memory: ignored with a warning */
-  const char *kernel_memory_tcp;/* --kernel-memory-tcp: ignored */
-  const char *cpu_shares;       /* --cpu-share (also --cpu-shares) */
-  const char *cpu_quota;        /* --cpu-quota */
-  const char *cpu_period;       /* --cpu-period */
-  const char *cpu_burst;        /* --cpu-burst */
-  const char *cpu_rt_runtime;   /* --cpu-rt-runtime */
-  const char *cpu_rt_period;    /* --cpu-rt-period */
-  const char *cpu_idle;         /* --cpu-idle */
-  const char *cpuset_cpus;      /* --cpuset-cpus */
-  const char *cpuset_mems;      /* --cpuset-mems */
-  const char *pids_limit;       /* --pids-limit */
-  const char *blkio_weight;     /* --blkio-weight */
-};
-
-/* Record flag NAME (without dashes: "memory", "cpu-share", "r", ...) with
- * VALUE. Returns 0, or -ENOENT for a name that is not an update flag. */
-int cgroup_update_args_set(struct cgroup_update_args *a, const char *name,
-                           const char *value);
-/* The flags as a linux.resources object (validated), as runc's update
- * builds it: -r FILE is read as is; sizes take runc's suffixes. */
-int cgroup_update_args_to_resources(const struct cgroup_update_args *a,
-                                    json_t **out, struct hull_error *e);
-/* docker/go-units RAMInBytes: "1024", "512m", "1.5g", "2 GiB", "64kb";
- * case-insensitive binary units k m g t p with optional "b"/"ib".
- * Returns 0 or -EINVAL. */
-int cgroup_parse_ram(const char *text, int64_t *out);
-
 /* ---- conversions (runc's) ----------------------------------------------- */
 
 /* cpu.shares -> cpu.weight: 1 + ((shares - 2) * 9999) / 262142, with
@@ -171,6 +134,7 @@ struct cg_plan {
   unsigned enable_v2;
   const char *enable_dir;
   char warnings[512]; /* ignored fields, "; "-separated */
+  bool nomem;
 };
 
 struct cg_plan_opts {

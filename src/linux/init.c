@@ -19,6 +19,7 @@
 #include "../common/cleanup.h"
 #include "../common/fs.h"
 #include "../common/json.h"
+#include "../common/log.h"
 #include "../runtime/hooks.h"
 #include "creds.h"
 #include "process.h"
@@ -51,6 +52,19 @@ static int join_namespaces(struct init_args *a, struct hull_error *e) {
                         a->c->spec.linux.ns[t].path);
   }
   return 0;
+}
+
+/* Wait until the runtime has made the cgroups, move in, and make the
+ * cgroup namespace (rooted at the container's cgroup). */
+static int enter_cgroups(void *arg, struct hull_error *e) {
+  struct init_args *a = arg;
+  struct sync_msg m;
+  int r = sync_expect(a->sync_fd, SYNC_CGROUPS, &m, NULL, e);
+  if (r == 0 && a->join_cgroups_v1)
+    r = cgroup_enter_self_v1(a->cgroups, e);
+  if (r == 0 && a->unshare_cgroupns && unshare(CLONE_NEWCGROUP) < 0)
+    r = hull_errno(e, errno, "create cgroup namespace");
+  return r;
 }
 
 static int write_sysctls(const struct spec *s, struct hull_error *e) {
@@ -93,7 +107,7 @@ static int init_setup(struct init_args *a, int *notify, struct hull_error *e) {
 
   if ((r = sync_expect(a->sync_fd, SYNC_GO, &m, NULL, e)) < 0)
     return r;
-  if (a->join_cgroups_v1 && (r = cgroup_enter_self_v1(a->cgroups, e)) < 0)
+  if (a->cgroups_early && (r = enter_cgroups(a, e)) < 0)
     return r;
   if ((r = join_namespaces(a, e)) < 0)
     return r;
@@ -117,12 +131,15 @@ static int init_setup(struct init_args *a, int *notify, struct hull_error *e) {
   struct rootfs_ctx rc = {
       .spec = s,
       .cgroups = a->cgroups,
+      .enter_cgroups = a->cgroups_early ? NULL : enter_cgroups,
+      .arg = a,
       .in_userns = (a->ns->new_flags & CLONE_NEWUSER) || a->ns->join_fds[NS_USER] >= 0,
       .own_cgroupns = (a->ns->listed_flags & CLONE_NEWCGROUP) != 0,
       .rootfd = -1,
   };
-  if ((r = rootfs_prepare(&rc, e)) < 0)
+  if ((r = rootfs_prepare(&rc, e)) < 0 || (r = rootfs_enter_cgroups(&rc, e)) < 0)
     return r;
+  log_debug("container %s: mounts done", c->id);
   if (s->process.cwd && strcmp(s->process.cwd, "/")) {
     int fd = fs_ensure_in_root(rc.rootfd, s->process.cwd, 1, e);
     if (fd < 0)
@@ -143,6 +160,7 @@ static int init_setup(struct init_args *a, int *notify, struct hull_error *e) {
     return r;
   if ((r = rootfs_finish(&rc, e)) < 0)
     return r;
+  log_debug("container %s: root file system done", c->id);
   close(rc.rootfd);
 
   if (s->process.terminal) {

@@ -268,10 +268,19 @@ static int process_create(struct container *c, const struct create_opts *o,
 
   if ((r = validate(c, o, &ns, e)) < 0)
     goto out;
-  if ((r = cgroup_create(c->spec.linux.cgroups_path, c->id, &cgs, e)) < 0)
+  if ((r = cgroup_plan(c->spec.linux.cgroups_path, c->id, &cgs, e)) < 0)
     goto out;
   json_decref(c->driver_data);
   c->driver_data = json_pack("{s:o}", "cgroups", cgroup_set_to_json(&cgs));
+  /* cgroups: the container process is born in the cgroup2 directory
+   * (CLONE_INTO_CGROUP), so that one exists first. The v1 directories are
+   * made while the process builds its root file system, and it moves
+   * itself into them (cheap), unless a user namespace keeps it from
+   * writing there: then they come first and the runtime moves it. */
+  bool userns = ns.new_flags & CLONE_NEWUSER;
+  bool user_joined = ns.join_fds[NS_USER] >= 0;
+  if ((r = cgroup_make(&cgs, userns || user_joined ? CGROUP_ALL : CGROUP_V2, e)) < 0)
+    goto out;
   if (o->console_socket &&
       (console = console_socket_connect(o->console_socket, e)) < 0) {
     r = console;
@@ -286,26 +295,29 @@ static int process_create(struct container *c, const struct create_opts *o,
     goto out;
   }
 
-  /* Which namespaces clone makes and which the child makes itself: with a
-   * user namespace joined by path, every new namespace must be made after
-   * joining it, and the pid namespace then needs a further fork. */
-  unsigned clone_flags = ns.new_flags & ~(CLONE_NEWCGROUP | CLONE_NEWTIME);
-  unsigned unshare_flags = ns.new_flags & CLONE_NEWCGROUP;
+  /* Which namespaces clone makes and which the child makes itself. The
+   * network namespace, slow to make, is made by the child while the
+   * runtime makes the cgroups; the cgroup namespace once the process is in
+   * its cgroups. With a user namespace joined by path, every new namespace
+   * must be made after joining it, and a pid namespace then needs a
+   * further fork. */
+  unsigned clone_flags = ns.new_flags & ~(CLONE_NEWCGROUP | CLONE_NEWTIME | CLONE_NEWNET);
+  unsigned unshare_flags = ns.new_flags & CLONE_NEWNET;
   bool double_fork = false;
-  if (ns.join_fds[NS_USER] >= 0) {
-    unshare_flags = ns.new_flags & ~CLONE_NEWTIME;
+  if (user_joined) {
+    unshare_flags = ns.new_flags & ~(CLONE_NEWTIME | CLONE_NEWCGROUP);
     clone_flags = 0;
     double_fork = (ns.new_flags & CLONE_NEWPID) != 0;
   }
   if ((r = enter_child_namespaces(c, &ns, saved_ns, e)) < 0)
     goto out;
 
-  /* The container process moves itself into the v1 hierarchies (cheap)
-   * unless it starts in a user namespace that cannot write to them. */
   struct init_args a = {
       .c = c, .o = o, .cgroups = &cgs, .ns = &ns,
       .unshare_flags = unshare_flags, .double_fork = double_fork,
-      .join_cgroups_v1 = !(ns.new_flags & CLONE_NEWUSER),
+      .unshare_cgroupns = (ns.new_flags & CLONE_NEWCGROUP) != 0,
+      .join_cgroups_v1 = !userns,
+      .cgroups_early = user_joined,
       .sync_fd = pair[1], .start_fd = start_sock, .console_fd = console,
       .runtime_pid = getpid(),
   };
@@ -319,17 +331,25 @@ static int process_create(struct container *c, const struct create_opts *o,
     goto out;
   }
   pid = child;
+  log_debug("container %s: process %d cloned", c->id, child);
   close(pair[1]);
   pair[1] = -1;
 
   if ((ns.new_flags & CLONE_NEWUSER) && (r = ns_write_id_maps(child, &c->spec, e)) < 0)
+    goto out;
+  if ((r = sync_send(pair[0], SYNC_GO, 0, NULL, -1)) < 0) {
+    r = hull_errno(e, -r, "container %s: set-up channel", c->id);
+    goto out;
+  }
+  if (!(userns || user_joined) && (r = cgroup_make(&cgs, CGROUP_V1, e)) < 0)
     goto out;
   if ((r = cgroup_enter(&cgs, child,
                         (a.join_cgroups_v1 ? 0 : CGROUP_V1) |
                             (cgroup_fd < 0 ? CGROUP_V2 : 0),
                         e)) < 0)
     goto out;
-  if ((r = sync_send(pair[0], SYNC_GO, 0, NULL, -1)) < 0) {
+  log_debug("container %s: cgroups made", c->id);
+  if ((r = sync_send(pair[0], SYNC_CGROUPS, 0, NULL, -1)) < 0) {
     r = hull_errno(e, -r, "container %s: set-up channel", c->id);
     goto out;
   }
@@ -339,6 +359,7 @@ static int process_create(struct container *c, const struct create_opts *o,
   }
   if ((r = follow_setup(c, pair[0], &pid, e)) < 0)
     goto out;
+  log_debug("container %s: process ready", c->id);
   if (double_fork)
     waitpid(child, NULL, 0); /* the intermediate process */
   c->pid = pid;

@@ -76,14 +76,24 @@ static bool source_is_dir(const char *source) {
   return stat(source, &st) < 0 || S_ISDIR(st.st_mode);
 }
 
+int rootfs_enter_cgroups(struct rootfs_ctx *ctx, struct hull_error *e) {
+  if (ctx->cgroups_entered || !ctx->enter_cgroups)
+    return 0;
+  ctx->cgroups_entered = true;
+  return ctx->enter_cgroups(ctx->arg, e);
+}
+
 static int mount_one(struct rootfs_ctx *ctx, const struct spec_mount *m,
                      struct hull_error *e) {
   const char *type = m->type ? m->type : "";
   if (!strcmp(type, "cgroup") || !strcmp(type, "cgroup2")) {
     if (!ctx->cgroups)
       return 0;
-    int r = cgroup_mount_in_container(ctx->rootfd, m->destination, m->flags,
-                                      ctx->cgroups, ctx->own_cgroupns, e);
+    int r = rootfs_enter_cgroups(ctx, e);
+    if (r < 0)
+      return r;
+    r = cgroup_mount_in_container(ctx->rootfd, m->destination, m->flags,
+                                  ctx->cgroups, ctx->own_cgroupns, e);
     return r < 0 ? r : 0;
   }
   bool bind = m->bind;

@@ -9,7 +9,8 @@
 #include "../common/error.h"
 
 enum sync_type {
-  SYNC_GO = 1,     /* runtime -> init: ids mapped, cgroups joined */
+  SYNC_GO = 1,     /* runtime -> init: ids mapped */
+  SYNC_CGROUPS,    /* runtime -> init: cgroups made (and joined for it) */
   SYNC_HOOKS,      /* init -> runtime: run prestart and createRuntime hooks */
   SYNC_HOOKS_DONE, /* runtime -> init */
   SYNC_READY,      /* init -> runtime: created, waiting for start */

@@ -270,6 +270,7 @@ int container_create(const struct runtime_opts *ro, const char *id,
   }
   if ((r = spec_parse(text, len, c->bundle, &c->spec, e)) < 0)
     goto fail;
+  log_debug("container %s: config parsed", id);
   if (!c->spec.has_process) {
     r = hull_err(e, EINVAL, "config.json: process: required to create a container");
     goto fail;
@@ -316,6 +317,7 @@ int container_create(const struct runtime_opts *ro, const char *id,
 
   if ((r = c->ops->create(c, o, e)) < 0)
     goto fail_driver;
+  log_debug("container %s: created", id);
   snprintf(c->status, sizeof c->status, "created");
   if ((r = container_save(c, e)) < 0)
     goto fail_kill;
@@ -430,6 +432,7 @@ int container_start_loaded(struct container *c, struct hull_error *e) {
   r = c->ops->start(c, e);
   if (r < 0)
     return r;
+  log_debug("container %s: started", c->id);
   snprintf(c->status, sizeof c->status, "running");
   r = container_save(c, e);
   if (r < 0)

@@ -61,10 +61,12 @@ int container_run(const struct runtime_opts *ro, const char *id,
   /* Other commands (state, kill, exec) may use the container meanwhile. */
   flock(c->dirfd, LOCK_UN);
   int status = supervise_child(c->pid, c->pty_master, &fwd, forward, c);
+  log_debug("container %s: exited with %d", id, status);
   flock(c->dirfd, LOCK_EX);
   struct hull_error de;
   if (container_delete_loaded(c, true, &de) < 0)
     log_warn("%s", de.msg);
+  log_debug("container %s: deleted", id);
   container_free(c);
   sigprocmask(SIG_SETMASK, &old, NULL);
   return status;
