@@ -1217,11 +1217,12 @@ void cgroup_v2_enable(const char *dir, unsigned ctrls) {
     return;
   char path[PATH_MAX];
   snprintf(path, sizeof path, "%s", root);
-  /* each ancestor from the root down to DIR's parent */
-  for (const char *q = dir + rl; q && *q;) {
+  /* each ancestor from the root down to DIR's parent: Q is what is left
+   * of DIR below PATH */
+  for (const char *q = dir + rl; *q;) {
     const char *next = strchr(q + 1, '/');
     if (!next)
-      break; /* q is the last component: DIR itself */
+      next = q + strlen(q);
     for (int c = 0; c < CG_COUNT; c++) {
       const char *name = v2_names[c];
       if (!name || !(ctrls & (1u << c)) || (c == CG_CPUACCT))

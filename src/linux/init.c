@@ -54,16 +54,34 @@ static int join_namespaces(struct init_args *a, struct hull_error *e) {
   return 0;
 }
 
-/* Wait until the runtime has made the cgroups, move in, and make the
- * cgroup namespace (rooted at the container's cgroup). */
-static int enter_cgroups(void *arg, struct hull_error *e) {
-  struct init_args *a = arg;
-  struct sync_msg m;
-  int r = sync_expect(a->sync_fd, SYNC_CGROUPS, &m, NULL, e);
+/* Into the cgroups, as host root before any user namespace: make the v1
+ * directories (unless the runtime did), move in through `tasks`, then make
+ * the cgroup namespace rooted there (now, or after joining a user
+ * namespace when that is made by unshare). */
+static int enter_cgroups(struct init_args *a, struct hull_error *e) {
+  int r = 0;
+  if (a->make_cgroups)
+    r = cgroup_make(a->cgroups, CGROUP_V1, e);
   if (r == 0 && a->join_cgroups_v1)
     r = cgroup_enter_self_v1(a->cgroups, e);
-  if (r == 0 && a->unshare_cgroupns && unshare(CLONE_NEWCGROUP) < 0)
+  if (r == 0 && a->unshare_cgroupns && a->ns->join_fds[NS_USER] < 0 &&
+      unshare(CLONE_NEWCGROUP) < 0)
     r = hull_errno(e, errno, "create cgroup namespace");
+  return r;
+}
+
+/* The network namespace the runtime made, attached to a message. */
+static int enter_netns(void *arg, struct hull_error *e) {
+  struct init_args *a = arg;
+  struct sync_msg m;
+  int fd = -1;
+  int r = sync_expect(a->sync_fd, SYNC_NETNS, &m, &fd, e);
+  if (r < 0)
+    return r;
+  if (fd < 0)
+    return hull_err(e, EPROTO, "network namespace not received");
+  r = setns(fd, CLONE_NEWNET) < 0 ? hull_errno(e, errno, "join network namespace") : 0;
+  close(fd);
   return r;
 }
 
@@ -107,7 +125,7 @@ static int init_setup(struct init_args *a, int *notify, struct hull_error *e) {
 
   if ((r = sync_expect(a->sync_fd, SYNC_GO, &m, NULL, e)) < 0)
     return r;
-  if (a->cgroups_early && (r = enter_cgroups(a, e)) < 0)
+  if ((r = enter_cgroups(a, e)) < 0)
     return r;
   if ((r = join_namespaces(a, e)) < 0)
     return r;
@@ -116,7 +134,10 @@ static int init_setup(struct init_args *a, int *notify, struct hull_error *e) {
     if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
       return hull_errno(e, errno, "user namespace: become root (is uid/gid 0 mapped?)");
   }
-  if (a->unshare_flags && unshare((int)a->unshare_flags) < 0)
+  unsigned later = a->unshare_flags;
+  if (a->unshare_cgroupns && a->ns->join_fds[NS_USER] >= 0)
+    later |= CLONE_NEWCGROUP; /* owned by the joined user namespace */
+  if (later && unshare((int)later) < 0)
     return hull_errno(e, errno, "create namespaces");
   if (a->double_fork) {
     pid_t pid = fork();
@@ -131,13 +152,13 @@ static int init_setup(struct init_args *a, int *notify, struct hull_error *e) {
   struct rootfs_ctx rc = {
       .spec = s,
       .cgroups = a->cgroups,
-      .enter_cgroups = a->cgroups_early ? NULL : enter_cgroups,
+      .enter_netns = a->wait_netns ? enter_netns : NULL,
       .arg = a,
       .in_userns = (a->ns->new_flags & CLONE_NEWUSER) || a->ns->join_fds[NS_USER] >= 0,
       .own_cgroupns = (a->ns->listed_flags & CLONE_NEWCGROUP) != 0,
       .rootfd = -1,
   };
-  if ((r = rootfs_prepare(&rc, e)) < 0 || (r = rootfs_enter_cgroups(&rc, e)) < 0)
+  if ((r = rootfs_prepare(&rc, e)) < 0 || (r = rootfs_enter_netns(&rc, e)) < 0)
     return r;
   log_debug("container %s: mounts done", c->id);
   if (s->process.cwd && strcmp(s->process.cwd, "/")) {

@@ -224,6 +224,24 @@ static int validate_sysctls(const struct spec *s, struct ns_plan *ns,
   return 0;
 }
 
+/* Make a network namespace for the container and hand it over; the
+ * runtime itself goes back to its own. */
+static int send_new_netns(int sock, struct hull_error *e) {
+  _cleanup_close_ int own = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+  if (own < 0)
+    return hull_errno(e, errno, "network namespace");
+  if (unshare(CLONE_NEWNET) < 0)
+    return hull_errno(e, errno, "create network namespace");
+  _cleanup_close_ int made = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+  int err = made < 0 ? errno : 0;
+  if (setns(own, CLONE_NEWNET) < 0)
+    return hull_errno(e, errno, "return to the runtime's network namespace");
+  if (made < 0)
+    return hull_errno(e, err, "network namespace");
+  int r = sync_send(sock, SYNC_NETNS, 0, NULL, made);
+  return r < 0 ? hull_errno(e, -r, "set-up channel") : 0;
+}
+
 static int validate(struct container *c, const struct create_opts *o,
                     struct ns_plan *ns, struct hull_error *e) {
   struct spec *s = &c->spec;
@@ -272,14 +290,19 @@ static int process_create(struct container *c, const struct create_opts *o,
     goto out;
   json_decref(c->driver_data);
   c->driver_data = json_pack("{s:o}", "cgroups", cgroup_set_to_json(&cgs));
-  /* cgroups: the container process is born in the cgroup2 directory
-   * (CLONE_INTO_CGROUP), so that one exists first. The v1 directories are
-   * made while the process builds its root file system, and it moves
-   * itself into them (cheap), unless a user namespace keeps it from
-   * writing there: then they come first and the runtime moves it. */
+  /* Work is split so the slow kernel parts run side by side: the runtime
+   * makes the network namespace while the container process makes its v1
+   * cgroups (mkdir in a cgroup file system is slow) and moves itself into
+   * them through `tasks` (cheap; the runtime moving it would wait for an
+   * RCU grace period). It is born in its cgroup2 directory
+   * (CLONE_INTO_CGROUP), which therefore comes first. In a user namespace
+   * the process cannot write to the host's cgroups nor own a network
+   * namespace made outside: then everything is made first, the runtime
+   * moves it, and it makes its network namespace itself. */
   bool userns = ns.new_flags & CLONE_NEWUSER;
   bool user_joined = ns.join_fds[NS_USER] >= 0;
-  if ((r = cgroup_make(&cgs, userns || user_joined ? CGROUP_ALL : CGROUP_V2, e)) < 0)
+  bool plain = !userns && !user_joined;
+  if ((r = cgroup_make(&cgs, plain ? CGROUP_V2 : CGROUP_ALL, e)) < 0)
     goto out;
   if (o->console_socket &&
       (console = console_socket_connect(o->console_socket, e)) < 0) {
@@ -295,14 +318,16 @@ static int process_create(struct container *c, const struct create_opts *o,
     goto out;
   }
 
-  /* Which namespaces clone makes and which the child makes itself. The
-   * network namespace, slow to make, is made by the child while the
-   * runtime makes the cgroups; the cgroup namespace once the process is in
-   * its cgroups. With a user namespace joined by path, every new namespace
-   * must be made after joining it, and a pid namespace then needs a
-   * further fork. */
-  unsigned clone_flags = ns.new_flags & ~(CLONE_NEWCGROUP | CLONE_NEWTIME | CLONE_NEWNET);
-  unsigned unshare_flags = ns.new_flags & CLONE_NEWNET;
+  /* Which namespaces clone makes and which are made separately: the
+   * network namespace by the runtime (see above), the cgroup namespace by
+   * the process once in its cgroups. With a user namespace joined by path,
+   * every new namespace must be made after joining it, and a pid
+   * namespace then needs a further fork. */
+  unsigned clone_flags = ns.new_flags & ~(CLONE_NEWCGROUP | CLONE_NEWTIME);
+  unsigned unshare_flags = 0;
+  bool runtime_makes_netns = plain && (ns.new_flags & CLONE_NEWNET);
+  if (runtime_makes_netns)
+    clone_flags &= ~CLONE_NEWNET;
   bool double_fork = false;
   if (user_joined) {
     unshare_flags = ns.new_flags & ~(CLONE_NEWTIME | CLONE_NEWCGROUP);
@@ -316,8 +341,9 @@ static int process_create(struct container *c, const struct create_opts *o,
       .c = c, .o = o, .cgroups = &cgs, .ns = &ns,
       .unshare_flags = unshare_flags, .double_fork = double_fork,
       .unshare_cgroupns = (ns.new_flags & CLONE_NEWCGROUP) != 0,
+      .make_cgroups = plain,
       .join_cgroups_v1 = !userns,
-      .cgroups_early = user_joined,
+      .wait_netns = runtime_makes_netns,
       .sync_fd = pair[1], .start_fd = start_sock, .console_fd = console,
       .runtime_pid = getpid(),
   };
@@ -337,22 +363,20 @@ static int process_create(struct container *c, const struct create_opts *o,
 
   if ((ns.new_flags & CLONE_NEWUSER) && (r = ns_write_id_maps(child, &c->spec, e)) < 0)
     goto out;
+  if (!plain && (r = cgroup_enter(&cgs, child,
+                                  (userns ? CGROUP_V1 : 0) |
+                                      (cgroup_fd < 0 ? CGROUP_V2 : 0),
+                                  e)) < 0)
+    goto out;
   if ((r = sync_send(pair[0], SYNC_GO, 0, NULL, -1)) < 0) {
     r = hull_errno(e, -r, "container %s: set-up channel", c->id);
     goto out;
   }
-  if (!(userns || user_joined) && (r = cgroup_make(&cgs, CGROUP_V1, e)) < 0)
+  if (plain && cgroup_fd < 0 && (r = cgroup_enter(&cgs, child, CGROUP_V2, e)) < 0)
     goto out;
-  if ((r = cgroup_enter(&cgs, child,
-                        (a.join_cgroups_v1 ? 0 : CGROUP_V1) |
-                            (cgroup_fd < 0 ? CGROUP_V2 : 0),
-                        e)) < 0)
+  /* If the process died meanwhile, its own message says why: read it. */
+  if (runtime_makes_netns && (r = send_new_netns(pair[0], e)) < 0 && r != -EPIPE)
     goto out;
-  log_debug("container %s: cgroups made", c->id);
-  if ((r = sync_send(pair[0], SYNC_CGROUPS, 0, NULL, -1)) < 0) {
-    r = hull_errno(e, -r, "container %s: set-up channel", c->id);
-    goto out;
-  }
   if (o->foreground && !(priv = calloc(1, sizeof *priv))) {
     r = hull_errno(e, ENOMEM, "container %s", c->id);
     goto out;

@@ -15,9 +15,10 @@ struct init_args {
   struct ns_plan *ns;
   unsigned unshare_flags; /* namespaces the child creates itself */
   bool double_fork;       /* pid namespace made after joining a user ns */
+  bool make_cgroups;      /* make the v1 cgroups itself */
   bool join_cgroups_v1;   /* move itself into the v1 hierarchies */
-  bool cgroups_early;     /* ... right after SYNC_GO, as host root */
   bool unshare_cgroupns;  /* once in its cgroups */
+  bool wait_netns;        /* the runtime sends its network namespace */
   int sync_fd;            /* child end of the set-up channel */
   int start_fd;           /* listening start socket (create), or -1 (run) */
   int console_fd;         /* connected console socket, or -1 */

@@ -76,11 +76,11 @@ static bool source_is_dir(const char *source) {
   return stat(source, &st) < 0 || S_ISDIR(st.st_mode);
 }
 
-int rootfs_enter_cgroups(struct rootfs_ctx *ctx, struct hull_error *e) {
-  if (ctx->cgroups_entered || !ctx->enter_cgroups)
+int rootfs_enter_netns(struct rootfs_ctx *ctx, struct hull_error *e) {
+  if (ctx->netns_entered || !ctx->enter_netns)
     return 0;
-  ctx->cgroups_entered = true;
-  return ctx->enter_cgroups(ctx->arg, e);
+  ctx->netns_entered = true;
+  return ctx->enter_netns(ctx->arg, e);
 }
 
 static int mount_one(struct rootfs_ctx *ctx, const struct spec_mount *m,
@@ -89,12 +89,15 @@ static int mount_one(struct rootfs_ctx *ctx, const struct spec_mount *m,
   if (!strcmp(type, "cgroup") || !strcmp(type, "cgroup2")) {
     if (!ctx->cgroups)
       return 0;
-    int r = rootfs_enter_cgroups(ctx, e);
-    if (r < 0)
-      return r;
-    r = cgroup_mount_in_container(ctx->rootfd, m->destination, m->flags,
+    int r = cgroup_mount_in_container(ctx->rootfd, m->destination, m->flags,
                                   ctx->cgroups, ctx->own_cgroupns, e);
     return r < 0 ? r : 0;
+  }
+  /* sysfs shows the network devices of the mounting process's netns. */
+  if (!strcmp(type, "sysfs")) {
+    int r = rootfs_enter_netns(ctx, e);
+    if (r < 0)
+      return r;
   }
   bool bind = m->bind;
   bool is_dir = bind ? source_is_dir(m->source) : true;

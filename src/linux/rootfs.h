@@ -15,18 +15,18 @@ struct rootfs_ctx {
   bool in_userns;       /* devices are bind-mounted, not created */
   bool own_cgroupns;
   int rootfd;           /* O_PATH of the bind-mounted root, set by prepare */
-  /* Called once before the first cgroup mount (or at the end): the
-   * process must be in its cgroups and cgroup namespace by then. */
-  int (*enter_cgroups)(void *arg, struct hull_error *e);
+  /* Called once before the first sysfs mount (or at the end): the process
+   * must be in its network namespace by then. */
+  int (*enter_netns)(void *arg, struct hull_error *e);
   void *arg;
-  bool cgroups_entered;
+  bool netns_entered;
 };
 
 /* In the container's mount namespace, before pivot_root: propagation,
  * the root bind mount, every mount, /dev. */
 int rootfs_prepare(struct rootfs_ctx *ctx, struct hull_error *e);
-/* Call ctx->enter_cgroups unless that happened already. */
-int rootfs_enter_cgroups(struct rootfs_ctx *ctx, struct hull_error *e);
+/* Call ctx->enter_netns unless that happened already. */
+int rootfs_enter_netns(struct rootfs_ctx *ctx, struct hull_error *e);
 /* pivot_root (or MS_MOVE + chroot with no_pivot) into the prepared root. */
 int rootfs_pivot(struct rootfs_ctx *ctx, bool no_pivot, struct hull_error *e);
 /* After pivot_root and sysctls: masked paths, read-only paths, read-only

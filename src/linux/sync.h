@@ -10,7 +10,7 @@
 
 enum sync_type {
   SYNC_GO = 1,     /* runtime -> init: ids mapped */
-  SYNC_CGROUPS,    /* runtime -> init: cgroups made (and joined for it) */
+  SYNC_NETNS,      /* runtime -> init: its network namespace attached */
   SYNC_HOOKS,      /* init -> runtime: run prestart and createRuntime hooks */
   SYNC_HOOKS_DONE, /* runtime -> init */
   SYNC_READY,      /* init -> runtime: created, waiting for start */
