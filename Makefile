@@ -7,7 +7,7 @@ CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -MMD -MP \
            -Wno-format-truncation -fno-strict-aliasing -Isrc
 # hull-runtime is linked statically: the dynamic loader would otherwise cost
 # more instructions than the whole container set-up (see bench/README.md).
-STATIC_LIBS = -ljansson -lcap
+STATIC_LIBS = -ljansson -lcap -lseccomp
 B := build
 
 LIB_SRC := $(filter-out $(LIB_EXCLUDE),$(wildcard src/common/*.c src/spec/*.c src/linux/*.c src/runtime/*.c))

@@ -19,6 +19,7 @@
 #include "common/fs.h"
 #include "common/json.h"
 #include "common/log.h"
+#include "linux/seccomp.h"
 #include "runtime/container.h"
 #include "spec/spec.h"
 
@@ -581,7 +582,7 @@ static int cmd_features(int argc, char **argv, int i) {
   json_object_set_new(lx, "cgroup",
                       json_pack("{s:b, s:b, s:b, s:b, s:b}", "v1", 1, "v2", 1,
                                 "systemd", 0, "systemdUser", 0, "rdma", 0));
-  json_object_set_new(lx, "seccomp", json_pack("{s:b}", "enabled", 0));
+  json_object_set_new(lx, "seccomp", seccomp_features());
   json_object_set_new(lx, "apparmor", json_pack("{s:b}", "enabled", 0));
   json_object_set_new(lx, "selinux", json_pack("{s:b}", "enabled", 0));
   json_object_set_new(lx, "intelRdt", json_pack("{s:b}", "enabled", 0));

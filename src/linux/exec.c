@@ -21,6 +21,7 @@
 #include "../common/supervise.h"
 #include "creds.h"
 #include "process.h"
+#include "seccomp.h"
 #include "sync.h"
 #include "terminal.h"
 
@@ -57,7 +58,22 @@ struct exec_child {
   int sync_fd;
   int console_fd;
   const struct cgroup_set *cgroups;
+  const struct seccomp_plan *seccomp;
 };
+
+/* As load_seccomp in init.c: the listener goes to the runtime at once. */
+static int exec_load_seccomp(struct exec_child *x, struct hull_error *e) {
+  int fd;
+  int r = seccomp_apply(x->seccomp, &fd, e);
+  if (r < 0 || fd < 0)
+    return r;
+  r = sync_send(x->sync_fd, SYNC_SECCOMP, 0, NULL, fd);
+  close(fd);
+  if (r < 0)
+    return hull_errno(e, -r, "exec: set-up channel");
+  struct sync_msg m;
+  return sync_expect(x->sync_fd, SYNC_SECCOMP_DONE, &m, NULL, e);
+}
 
 __attribute__((noreturn)) static void exec_child_main(struct exec_child *x) {
   struct hull_error e = {0};
@@ -102,7 +118,10 @@ __attribute__((noreturn)) static void exec_child_main(struct exec_child *x) {
     r = hull_errno(&e, errno, "exec: process.cwd %s", p->cwd);
     goto fail;
   }
-  if ((r = creds_apply(p, &e)) < 0)
+  bool seccomp_first = seccomp_load_before_creds(p);
+  if ((seccomp_first && (r = exec_load_seccomp(x, &e)) < 0) ||
+      (r = creds_apply(p, &e)) < 0 ||
+      (!seccomp_first && (r = exec_load_seccomp(x, &e)) < 0))
     goto fail;
   unsigned first = 3 + (unsigned)x->o->preserve_fds;
   syscall(SYS_close_range, first, ~0U, CLOSE_RANGE_CLOEXEC);
@@ -135,6 +154,10 @@ int process_exec(struct container *c, const struct exec_opts *o,
   unsigned join = namespaces_to_join(c->pid, c->ns_flags);
   if (o->process->terminal && !o->console_socket && o->detach)
     return hull_err(e, EINVAL, "exec: a terminal with --detach needs --console-socket");
+  _cleanup_seccomp_plan_ struct seccomp_plan *seccomp = NULL;
+  int sr = seccomp_prepare(c->spec.linux.seccomp, &seccomp, e);
+  if (sr < 0)
+    return sr;
   struct cgroup_set cgs;
   load_cgroups(c, &cgs);
   _cleanup_close_ int console = -1;
@@ -165,7 +188,8 @@ int process_exec(struct container *c, const struct exec_opts *o,
     }
   }
   struct exec_child x = {.c = c, .o = o, .pidfd = pidfd, .join = join,
-                         .sync_fd = pair[1], .console_fd = console, .cgroups = &cgs};
+                         .sync_fd = pair[1], .console_fd = console, .cgroups = &cgs,
+                         .seccomp = seccomp};
   int cgroup_fd = cgroup_v2_open(&cgs);
   pid_t pid = process_clone(0, &cgroup_fd);
   if (pid == 0)
@@ -199,6 +223,19 @@ int process_exec(struct container *c, const struct exec_opts *o,
     }
     if (m.type == SYNC_PTY) {
       master = fd;
+      continue;
+    }
+    if (m.type == SYNC_SECCOMP && fd >= 0) {
+      json_t *st = container_oci_state(c, "running");
+      int sr2 = seccomp_send_notify_fd(seccomp, fd, st, pid, e);
+      json_decref(st);
+      close(fd);
+      if (sr2 < 0) {
+        sync_send_error(pair[0], e);
+        r = hull_err_prefix(e, "container %s", c->id);
+        break;
+      }
+      sync_send(pair[0], SYNC_SECCOMP_DONE, 0, NULL, -1);
       continue;
     }
     if (m.type == SYNC_ERROR)

@@ -24,6 +24,7 @@
 #include "creds.h"
 #include "process.h"
 #include "rootfs.h"
+#include "seccomp.h"
 #include "sync.h"
 #include "terminal.h"
 
@@ -113,6 +114,22 @@ static int set_names(const struct spec *s, struct hull_error *e) {
       setdomainname(s->domainname, strlen(s->domainname)) < 0)
     return hull_errno(e, errno, "domainname %s", s->domainname);
   return 0;
+}
+
+/* Load linux.seccomp; a listener descriptor goes to the runtime at once,
+ * which hands it to listenerPath (this process cannot reach that path
+ * any more, and a NOTIFY'd call before the agent has it would hang). */
+static int load_seccomp(struct init_args *a, struct hull_error *e) {
+  int fd;
+  int r = seccomp_apply(a->seccomp, &fd, e);
+  if (r < 0 || fd < 0)
+    return r;
+  r = sync_send(a->sync_fd, SYNC_SECCOMP, 0, NULL, fd);
+  close(fd);
+  if (r < 0)
+    return hull_errno(e, -r, "set-up channel");
+  struct sync_msg m;
+  return sync_expect(a->sync_fd, SYNC_SECCOMP_DONE, &m, NULL, e);
 }
 
 /* Runs until the user program is ready to be executed. *notify is the
@@ -209,6 +226,14 @@ static int init_setup(struct init_args *a, int *notify, struct hull_error *e) {
     return r;
   if (s->process.cwd && chdir(s->process.cwd) < 0)
     return hull_errno(e, errno, "process.cwd %s", s->process.cwd);
+  /* The process's credentials and its seccomp filter, while `create`
+   * still listens (as runc does): the filter last, or before the
+   * capabilities go when no_new_privs will not be set (see seccomp.h). */
+  bool seccomp_first = seccomp_load_before_creds(&s->process);
+  if ((seccomp_first && (r = load_seccomp(a, e)) < 0) ||
+      (r = creds_apply(&s->process, e)) < 0 ||
+      (!seccomp_first && (r = load_seccomp(a, e)) < 0))
+    return r;
 
   /* Created: clear the parent-death signal so the container outlives the
    * `create` command, then wait for start. */
@@ -259,8 +284,6 @@ void process_init(struct init_args *a) {
   int notify = a->sync_fd;
   int r = init_setup(a, &notify, &e);
   struct spec_process *p = &a->c->spec.process;
-  if (r == 0)
-    r = creds_apply(p, &e);
   if (r == 0) {
     /* No descriptor of the runtime survives the exec except the ones the
      * caller asked to pass. notify is close-on-exec already. */

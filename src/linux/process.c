@@ -22,6 +22,7 @@
 #include "../common/json.h"
 #include "../common/log.h"
 #include "../runtime/hooks.h"
+#include "seccomp.h"
 #include "sync.h"
 #include "terminal.h"
 
@@ -91,7 +92,7 @@ static void free_priv(struct container *c) {
 /* Follow the container process through its set-up: run the runtime's
  * hooks when asked, collect a pty, until it is ready. */
 static int follow_setup(struct container *c, int sock, pid_t *pid,
-                        struct hull_error *e) {
+                        const struct seccomp_plan *seccomp, struct hull_error *e) {
   for (;;) {
     struct sync_msg m;
     int fd = -1;
@@ -130,6 +131,21 @@ static int follow_setup(struct container *c, int sock, pid_t *pid,
         return hull_err_prefix(e, "container %s", c->id);
       }
       sync_send(sock, SYNC_HOOKS_DONE, 0, NULL, -1);
+      break;
+    }
+    case SYNC_SECCOMP: {
+      if (fd < 0)
+        return hull_err(e, EPROTO, "container %s: seccomp listener not received", c->id);
+      c->pid = *pid;
+      json_t *st = container_oci_state(c, "creating");
+      r = seccomp_send_notify_fd(seccomp, fd, st, *pid, e);
+      json_decref(st);
+      close(fd);
+      if (r < 0) {
+        sync_send_error(sock, e);
+        return hull_err_prefix(e, "container %s", c->id);
+      }
+      sync_send(sock, SYNC_SECCOMP_DONE, 0, NULL, -1);
       break;
     }
     default:
@@ -283,8 +299,10 @@ static int process_create(struct container *c, const struct create_opts *o,
   int saved_ns[2] = {-1, -1};
   pid_t child = -1, pid = -1;
   struct process_priv *priv = NULL;
+  struct seccomp_plan *seccomp = NULL;
 
-  if ((r = validate(c, o, &ns, e)) < 0)
+  if ((r = validate(c, o, &ns, e)) < 0 ||
+      (r = seccomp_prepare(c->spec.linux.seccomp, &seccomp, e)) < 0)
     goto out;
   if ((r = cgroup_plan(c->spec.linux.cgroups_path, c->id, &cgs, e)) < 0)
     goto out;
@@ -346,6 +364,7 @@ static int process_create(struct container *c, const struct create_opts *o,
       .wait_netns = runtime_makes_netns,
       .sync_fd = pair[1], .start_fd = start_sock, .console_fd = console,
       .runtime_pid = getpid(),
+      .seccomp = seccomp,
   };
   cgroup_fd = cgroup_v2_open(&cgs);
   child = process_clone(clone_flags, &cgroup_fd);
@@ -381,7 +400,7 @@ static int process_create(struct container *c, const struct create_opts *o,
     r = hull_errno(e, ENOMEM, "container %s", c->id);
     goto out;
   }
-  if ((r = follow_setup(c, pair[0], &pid, e)) < 0)
+  if ((r = follow_setup(c, pair[0], &pid, seccomp, e)) < 0)
     goto out;
   log_debug("container %s: process ready", c->id);
   if (double_fork)
@@ -419,6 +438,7 @@ out:
     close(pair[1]);
   cgroup_set_free(&cgs);
   ns_plan_close(&ns);
+  seccomp_plan_free(seccomp);
   return r;
 }
 

@@ -7,6 +7,8 @@
 #include "cgroup.h"
 #include "namespaces.h"
 
+struct seccomp_plan;
+
 /* What the runtime hands to the container process it creates. */
 struct init_args {
   struct container *c;
@@ -23,6 +25,7 @@ struct init_args {
   int start_fd;           /* listening start socket (create), or -1 (run) */
   int console_fd;         /* connected console socket, or -1 */
   pid_t runtime_pid;
+  const struct seccomp_plan *seccomp; /* linux.seccomp compiled, or NULL */
 };
 
 /* The container's init: never returns. */

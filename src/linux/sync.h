@@ -18,6 +18,8 @@ enum sync_type {
   SYNC_PTY,        /* init -> runtime: pty master attached */
   SYNC_PID,        /* intermediate -> runtime: pid of the real init */
   SYNC_ERROR,      /* either way: text holds the one-line cause */
+  SYNC_SECCOMP,    /* init/exec -> runtime: seccomp listener fd attached */
+  SYNC_SECCOMP_DONE, /* runtime -> init/exec: handed to listenerPath */
 };
 
 struct sync_msg {
