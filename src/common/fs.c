@@ -1,5 +1,6 @@
 #include "fs.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdbool.h>
@@ -284,4 +285,94 @@ int fs_ensure_in_root(int rootfd, const char *path, int is_dir,
 
 void fs_fd_path(int fd, char buf[32]) {
   snprintf(buf, 32, "/proc/self/fd/%d", fd);
+}
+
+static int copy_file(int src, int dst, const char *name, const struct stat *st,
+                     struct hull_error *e) {
+  int in = openat(src, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (in < 0)
+    return hull_errno(e, errno, "copy %s", name);
+  int out = openat(dst, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                   st->st_mode & 07777);
+  if (out < 0) {
+    close(in);
+    return hull_errno(e, errno, "copy %s", name);
+  }
+  int r = 0;
+  for (off_t left = st->st_size; left > 0;) {
+    ssize_t n = copy_file_range(in, NULL, out, NULL, (size_t)left, 0);
+    if (n <= 0) {
+      /* Across file systems where copy_file_range refuses: read/write. */
+      char buf[65536];
+      n = read(in, buf, sizeof buf);
+      if (n < 0 || (n > 0 && fs_write_all(out, buf, (size_t)n) < 0)) {
+        r = hull_errno(e, errno, "copy %s", name);
+        break;
+      }
+      if (n == 0)
+        break;
+    }
+    left -= n;
+  }
+  close(in);
+  close(out);
+  return r;
+}
+
+static int copy_tree_depth(int src, int dst, int depth, struct hull_error *e) {
+  if (depth > 256)
+    return hull_err(e, ELOOP, "copy: directories nested too deep");
+  int dfd = openat(src, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  DIR *d = dfd < 0 ? NULL : fdopendir(dfd);
+  if (!d) {
+    if (dfd >= 0)
+      close(dfd);
+    return hull_errno(e, errno, "copy: read directory");
+  }
+  int r = 0;
+  struct dirent *de;
+  while (r == 0 && (de = readdir(d))) {
+    const char *n = de->d_name;
+    if (!strcmp(n, ".") || !strcmp(n, ".."))
+      continue;
+    struct stat st;
+    if (fstatat(src, n, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+      r = hull_errno(e, errno, "copy %s", n);
+      break;
+    }
+    if (S_ISDIR(st.st_mode)) {
+      if (mkdirat(dst, n, st.st_mode & 07777) < 0 && errno != EEXIST) {
+        r = hull_errno(e, errno, "copy %s", n);
+        break;
+      }
+      int s2 = openat(src, n, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      int d2 = openat(dst, n, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      r = s2 < 0 || d2 < 0 ? hull_errno(e, errno, "copy %s", n)
+                           : copy_tree_depth(s2, d2, depth + 1, e);
+      if (s2 >= 0)
+        close(s2);
+      if (d2 >= 0)
+        close(d2);
+    } else if (S_ISREG(st.st_mode)) {
+      r = copy_file(src, dst, n, &st, e);
+    } else if (S_ISLNK(st.st_mode)) {
+      char target[PATH_MAX];
+      ssize_t l = readlinkat(src, n, target, sizeof target - 1);
+      if (l < 0 || (target[l] = 0, symlinkat(target, dst, n) < 0))
+        r = hull_errno(e, errno, "copy %s", n);
+    } else if (mknodat(dst, n, st.st_mode, st.st_rdev) < 0) {
+      r = hull_errno(e, errno, "copy %s", n);
+    }
+    if (r == 0) {
+      fchownat(dst, n, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW);
+      if (!S_ISLNK(st.st_mode))
+        fchmodat(dst, n, st.st_mode & 07777, 0);
+    }
+  }
+  closedir(d);
+  return r;
+}
+
+int fs_copy_tree(int src, int dst, struct hull_error *e) {
+  return copy_tree_depth(src, dst, 0, e);
 }

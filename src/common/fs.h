@@ -40,6 +40,11 @@ int fs_open_in_root(int rootfd, const char *path, int flags, mode_t mode);
 int fs_ensure_in_root(int rootfd, const char *path, int is_dir,
                       struct hull_error *e);
 
+/* Copy the tree below directory SRC into directory DST: files, directories,
+ * symlinks and device nodes, with modes and owners (tmpcopyup). Never
+ * follows a symlink. */
+int fs_copy_tree(int src, int dst, struct hull_error *e);
+
 /* "/proc/self/fd/N" for mount(2) targets that are descriptors. */
 void fs_fd_path(int fd, char buf[32]);
 

@@ -99,6 +99,10 @@ static int mount_one(struct rootfs_ctx *ctx, const struct spec_mount *m,
     if (r < 0)
       return r;
   }
+  if (m->idmap || m->n_uid_mappings || m->n_gid_mappings)
+    return hull_err(e, ENOTSUP,
+                    "mount %s: idmapped mounts are not supported by this build of hull",
+                    m->destination);
   bool bind = m->bind;
   bool is_dir = bind ? source_is_dir(m->source) : true;
   _cleanup_close_ int dfd = fs_ensure_in_root(ctx->rootfd, m->destination, is_dir, e);
@@ -134,6 +138,31 @@ static int mount_one(struct rootfs_ctx *ctx, const struct spec_mount *m,
     if (r < 0)
       return hull_errno(e, errno, "mount %s (%s) on %s", m->source ? m->source : "",
                         type, m->destination);
+    if (m->tmpcopyup && !strcmp(type, "tmpfs")) {
+      /* What the image had there shows through in the new tmpfs. */
+      _cleanup_close_ int top = fs_open_in_root(ctx->rootfd, m->destination,
+                                                O_PATH | O_DIRECTORY, 0);
+      if (top < 0)
+        return hull_errno(e, -top, "tmpcopyup %s", m->destination);
+      struct stat st;
+      if (fstat(dfd, &st) == 0) {
+        char tp[32];
+        fs_fd_path(top, tp);
+        chmod(tp, st.st_mode & 07777);
+        chown(tp, st.st_uid, st.st_gid);
+      }
+      if (fs_copy_tree(dfd, top, e) < 0)
+        return hull_err_prefix(e, "tmpcopyup %s", m->destination);
+    }
+  }
+  if (m->rec_attr_set || m->rec_attr_clr) {
+    /* rro, rnosuid...: the whole tree below, submounts included. */
+    _cleanup_close_ int top = fs_open_in_root(ctx->rootfd, m->destination, O_PATH, 0);
+    struct mount_attr attr = {.attr_set = m->rec_attr_set, .attr_clr = m->rec_attr_clr};
+    if (top < 0 || mount_setattr(top, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr,
+                                 sizeof attr) < 0)
+      return hull_errno(e, top < 0 ? -top : errno, "mount %s: recursive options",
+                        m->destination);
   }
   if (m->propagation)
     return set_propagation(ctx->rootfd, m->destination, m->propagation, e);
