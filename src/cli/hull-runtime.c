@@ -19,6 +19,7 @@
 #include "common/fs.h"
 #include "common/json.h"
 #include "common/log.h"
+#include "linux/cgroup_stats.h"
 #include "linux/seccomp.h"
 #include "runtime/container.h"
 #include "spec/spec.h"
@@ -461,6 +462,90 @@ static int cmd_ps(struct runtime_opts *ro, int argc, char **argv, int i) {
   return pclose(f) == 0 ? 0 : 1;
 }
 
+static int cmd_pause_resume(struct runtime_opts *ro, int argc, char **argv, int i,
+                            bool pause) {
+  const char *verb = pause ? "pause" : "resume";
+  struct opt opts[] = {{NULL, 0, 0, NULL, NULL, NULL}};
+  i = parse_opts(argc, argv, i, opts, verb);
+  const char *id = need_id(argc, argv, i, verb);
+  no_extra(argc, i + 1, verb);
+  struct hull_error e = {0};
+  int r = pause ? container_pause(ro, id, &e) : container_resume(ro, id, &e);
+  return r < 0 ? fail(&e) : 0;
+}
+
+static int cmd_update(struct runtime_opts *ro, int argc, char **argv, int i) {
+  /* runc's flags; each value goes to the resources module as given. */
+  static const char *const names[] = {
+      "resources", "memory", "memory-swap", "memory-reservation", "kernel-memory",
+      "kernel-memory-tcp", "cpu-share", "cpu-shares", "cpu-quota", "cpu-period",
+      "cpu-burst", "cpu-rt-runtime", "cpu-rt-period", "cpu-idle", "cpuset-cpus",
+      "cpuset-mems", "pids-limit", "blkio-weight", "l3-cache-schema", "mem-bw-schema",
+      NULL};
+  enum { N = sizeof names / sizeof *names };
+  const char *values[N] = {0};
+  struct opt opts[N];
+  for (size_t k = 0; k < N; k++)
+    opts[k] = (struct opt){names[k], k == 0 ? 'r' : 0, OPT_VALUE, &values[k], NULL, NULL};
+  i = parse_opts(argc, argv, i, opts, "update");
+  const char *id = need_id(argc, argv, i, "update");
+  no_extra(argc, i + 1, "update");
+  struct hull_error e = {0};
+  struct cgroup_update_args ua = {0};
+  for (size_t k = 0; names[k]; k++) {
+    if (!values[k])
+      continue;
+    if (!strcmp(names[k], "l3-cache-schema") || !strcmp(names[k], "mem-bw-schema"))
+      usage_error("update: --%s: Intel RDT is not supported by this build of hull",
+                  names[k]);
+    const char *n = !strcmp(names[k], "resources") ? "r" : names[k];
+    if (cgroup_update_args_set(&ua, n, values[k]) < 0)
+      usage_error("update: --%s: not an update flag", names[k]);
+  }
+  json_t *res = NULL;
+  if (cgroup_update_args_to_resources(&ua, &res, &e) < 0)
+    return fail(&e);
+  int r = container_update(ro, id, res, &e);
+  json_decref(res);
+  return r < 0 ? fail(&e) : 0;
+}
+
+static void print_line(const char *line, void *arg) {
+  (void)arg;
+  puts(line);
+  fflush(stdout);
+}
+
+static int cmd_events(struct runtime_opts *ro, int argc, char **argv, int i) {
+  bool stats = false;
+  const char *interval = NULL;
+  struct opt opts[] = {{"stats", 0, OPT_FLAG, NULL, &stats, NULL},
+                       {"interval", 0, OPT_VALUE, &interval, NULL, NULL},
+                       {NULL, 0, 0, NULL, NULL, NULL}};
+  i = parse_opts(argc, argv, i, opts, "events");
+  const char *id = need_id(argc, argv, i, "events");
+  no_extra(argc, i + 1, "events");
+  /* runc's --interval is a Go duration; seconds by default ("5s", "500ms"). */
+  int ms = 5000;
+  if (interval) {
+    char *end;
+    double v = strtod(interval, &end);
+    if (end == interval || v < 0)
+      usage_error("events: --interval %s: not a duration", interval);
+    if (!strcmp(end, "ms"))
+      ms = (int)v;
+    else if (!*end || !strcmp(end, "s"))
+      ms = (int)(v * 1000);
+    else if (!strcmp(end, "m"))
+      ms = (int)(v * 60000);
+    else
+      usage_error("events: --interval %s: not a duration (use ms, s or m)", interval);
+  }
+  struct hull_error e = {0};
+  int r = container_events(ro, id, stats, ms, print_line, NULL, &e);
+  return r < 0 ? fail(&e) : 0;
+}
+
 static int cmp_str(const void *a, const void *b) {
   return strcmp(*(char *const *)a, *(char *const *)b);
 }
@@ -615,6 +700,10 @@ static void print_usage(void) {
          "  delete    delete a container (--force: even if running)\n"
          "  exec      run a further process in a container\n"
          "  ps        list the processes of a container\n"
+         "  pause     freeze every process of a container\n"
+         "  resume    thaw a paused container\n"
+         "  update    change the resource limits of a container\n"
+         "  events    statistics (--stats) or a stream of events (OOM kills)\n"
          "  list      list containers\n"
          "  spec      write a default config.json\n"
          "  features  print the features this runtime supports as JSON\n\n"
@@ -696,8 +785,13 @@ int main(int argc, char **argv) {
     return cmd_spec(&ro, argc, argv, i);
   if (!strcmp(verb, "features"))
     return cmd_features(argc, argv, i);
-  if (!strcmp(verb, "pause") || !strcmp(verb, "resume") || !strcmp(verb, "update") ||
-      !strcmp(verb, "events") || !strcmp(verb, "checkpoint") || !strcmp(verb, "restore"))
+  if (!strcmp(verb, "pause") || !strcmp(verb, "resume"))
+    return cmd_pause_resume(&ro, argc, argv, i, !strcmp(verb, "pause"));
+  if (!strcmp(verb, "update"))
+    return cmd_update(&ro, argc, argv, i);
+  if (!strcmp(verb, "events"))
+    return cmd_events(&ro, argc, argv, i);
+  if (!strcmp(verb, "checkpoint") || !strcmp(verb, "restore"))
     usage_error("%s: not supported by this version of hull-runtime", verb);
   usage_error("unknown command \"%s\" (see %s --help)", verb, prog);
 }

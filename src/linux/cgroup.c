@@ -408,6 +408,12 @@ int cgroup_set_from_json(json_t *j, struct cgroup_set *out) {
   return 0;
 }
 
+int cgroup_set_load(json_t *driver_data, struct cgroup_set *out) {
+  memset(out, 0, sizeof *out);
+  json_t *j = json_object_get(driver_data, "cgroups");
+  return j ? cgroup_set_from_json(j, out) : 0;
+}
+
 void cgroup_set_free(struct cgroup_set *s) {
   for (size_t i = 0; i < s->n; i++) {
     free(s->dirs[i].path);

@@ -54,6 +54,9 @@ int cgroup_pids(const struct cgroup_set *s, pid_t **pids, size_t *n);
 const char *cgroup_dir_for(const struct cgroup_set *s, const char *controller);
 
 json_t *cgroup_set_to_json(const struct cgroup_set *s);
+/* The set recorded in a container's driver data ({"cgroups": [...]}); an
+ * empty set when there is none. */
+int cgroup_set_load(json_t *driver_data, struct cgroup_set *out);
 int cgroup_set_from_json(json_t *j, struct cgroup_set *out);
 void cgroup_set_free(struct cgroup_set *s);
 

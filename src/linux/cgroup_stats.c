@@ -664,7 +664,7 @@ static void dump(FILE *f, const json_t *v, const char *key) {
         fputc(',', f);
       first = false;
       json_t *ks = json_string(k);
-      char *kt = ks ? json_dumps(ks, JSON_ENCODE_ANY) : NULL;
+      char *kt = ks ? hjson_dumps(ks) : NULL;
       fputs(kt ? kt : "\"\"", f);
       free(kt);
       json_decref(ks);
@@ -707,7 +707,7 @@ static void dump(FILE *f, const json_t *v, const char *key) {
     break;
   }
   default: {
-    char *t = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+    char *t = hjson_dumps(v);
     fputs(t ? t : "null", f);
     free(t);
   }

@@ -44,12 +44,6 @@ static unsigned namespaces_to_join(pid_t pid, unsigned listed) {
   return flags;
 }
 
-static int load_cgroups(struct container *c, struct cgroup_set *s) {
-  memset(s, 0, sizeof *s);
-  json_t *j = json_object_get(c->driver_data, "cgroups");
-  return j ? cgroup_set_from_json(j, s) : 0;
-}
-
 struct exec_child {
   struct container *c;
   const struct exec_opts *o;
@@ -159,7 +153,7 @@ int process_exec(struct container *c, const struct exec_opts *o,
   if (sr < 0)
     return sr;
   struct cgroup_set cgs;
-  load_cgroups(c, &cgs);
+  cgroup_set_load(c->driver_data, &cgs);
   _cleanup_close_ int console = -1;
   if (o->console_socket && (console = console_socket_connect(o->console_socket, e)) < 0) {
     cgroup_set_free(&cgs);

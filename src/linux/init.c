@@ -21,6 +21,7 @@
 #include "../common/json.h"
 #include "../common/log.h"
 #include "../runtime/hooks.h"
+#include "cgroup_resources.h"
 #include "creds.h"
 #include "process.h"
 #include "rootfs.h"
@@ -61,8 +62,8 @@ static int join_namespaces(struct init_args *a, struct hull_error *e) {
  * namespace when that is made by unshare). */
 static int enter_cgroups(struct init_args *a, struct hull_error *e) {
   int r = 0;
-  if (a->make_cgroups)
-    r = cgroup_make(a->cgroups, CGROUP_V1, e);
+  if (a->make_cgroups && (r = cgroup_make(a->cgroups, CGROUP_V1, e)) == 0)
+    r = cgroup_apply_spec(a->cgroups, &a->c->spec, e);
   if (r == 0 && a->join_cgroups_v1)
     r = cgroup_enter_self_v1(a->cgroups, e);
   if (r == 0 && a->unshare_cgroupns && a->ns->join_fds[NS_USER] < 0 &&

@@ -23,6 +23,8 @@
 #include "../common/log.h"
 #include "../runtime/hooks.h"
 #include "seccomp.h"
+#include "cgroup_resources.h"
+#include "control.h"
 #include "sync.h"
 #include "terminal.h"
 
@@ -262,7 +264,7 @@ static int validate(struct container *c, const struct create_opts *o,
                     struct ns_plan *ns, struct hull_error *e) {
   struct spec *s = &c->spec;
   int r = validate_sysctls(s, ns, e);
-  if (r < 0)
+  if (r < 0 || (r = cgroup_resources_validate(s->linux.resources, e)) < 0)
     return r;
   if (s->hostname && *s->hostname && !(ns->listed_flags & CLONE_NEWUTS))
     return hull_err(e, EINVAL, "hostname: needs a uts namespace in linux.namespaces");
@@ -320,7 +322,8 @@ static int process_create(struct container *c, const struct create_opts *o,
   bool userns = ns.new_flags & CLONE_NEWUSER;
   bool user_joined = ns.join_fds[NS_USER] >= 0;
   bool plain = !userns && !user_joined;
-  if ((r = cgroup_make(&cgs, plain ? CGROUP_V2 : CGROUP_ALL, e)) < 0)
+  if ((r = cgroup_make(&cgs, plain ? CGROUP_V2 : CGROUP_ALL, e)) < 0 ||
+      (!plain && (r = cgroup_apply_spec(&cgs, &c->spec, e)) < 0))
     goto out;
   if (o->console_socket &&
       (console = console_socket_connect(o->console_socket, e)) < 0) {
@@ -480,19 +483,13 @@ static int process_start(struct container *c, struct hull_error *e) {
   return hull_err(e, ECANCELED, "container %s: %s", c->id, msg);
 }
 
-static int load_cgroups(struct container *c, struct cgroup_set *s) {
-  memset(s, 0, sizeof *s);
-  json_t *j = json_object_get(c->driver_data, "cgroups");
-  return j ? cgroup_set_from_json(j, s) : 0;
-}
-
 static int process_kill(struct container *c, int sig, bool all,
                         struct hull_error *e) {
   if (all) {
     struct cgroup_set s;
     pid_t *pids = NULL;
     size_t n = 0;
-    if (load_cgroups(c, &s) == 0 && cgroup_pids(&s, &pids, &n) == 0) {
+    if (cgroup_set_load(c->driver_data, &s) == 0 && cgroup_pids(&s, &pids, &n) == 0) {
       for (size_t i = 0; i < n; i++)
         kill(pids[i], sig);
     }
@@ -513,7 +510,7 @@ static int process_kill(struct container *c, int sig, bool all,
 static int process_delete(struct container *c, struct hull_error *e) {
   struct cgroup_set s;
   int r = 0;
-  if (load_cgroups(c, &s) == 0) {
+  if (cgroup_set_load(c->driver_data, &s) == 0) {
     r = cgroup_destroy(&s, e);
     cgroup_set_free(&s);
   }
@@ -526,7 +523,7 @@ static int process_delete(struct container *c, struct hull_error *e) {
 static int process_pids(struct container *c, pid_t **pids, size_t *n,
                         struct hull_error *e) {
   struct cgroup_set s;
-  int r = load_cgroups(c, &s);
+  int r = cgroup_set_load(c->driver_data, &s);
   if (r == 0)
     r = cgroup_pids(&s, pids, n);
   cgroup_set_free(&s);
@@ -540,5 +537,10 @@ const struct isolation_ops process_isolation_ops = {
     .kill = process_kill,
     .delete = process_delete,
     .exec = process_exec,
+    .state = process_state,
+    .pause = process_pause,
+    .resume = process_resume,
+    .update = process_update,
+    .events = process_events,
     .pids = process_pids,
 };

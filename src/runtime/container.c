@@ -704,3 +704,84 @@ int container_state_json(const struct runtime_opts *ro, const char *id,
   container_free(c);
   return 0;
 }
+
+/* Load with an exclusive lock and check the status is one of WANT (a
+ * comma-separated list). */
+static int load_in_status(const struct runtime_opts *ro, const char *id,
+                          bool exclusive, const char *want, const char *verb,
+                          struct container **out, struct hull_error *e) {
+  struct container *c;
+  int r = container_load(ro, id, exclusive, &c, e);
+  if (r < 0)
+    return r;
+  const char *st = container_status(c);
+  size_t l = strlen(st);
+  for (const char *w = want; w && *w;) {
+    if (!strncmp(w, st, l) && (w[l] == ',' || !w[l])) {
+      *out = c;
+      return 0;
+    }
+    w = strchr(w, ',');
+    if (w)
+      w++;
+  }
+  r = hull_err(e, EINVAL, "container %s: cannot %s a container that is %s", id,
+               verb, st);
+  container_free(c);
+  return r;
+}
+
+static int not_supported(struct container *c, const char *verb,
+                         struct hull_error *e) {
+  return hull_err(e, ENOTSUP, "container %s: %s is not supported with %s isolation",
+                  c->id, verb, c->ops->name);
+}
+
+int container_pause(const struct runtime_opts *ro, const char *id,
+                    struct hull_error *e) {
+  struct container *c;
+  int r = load_in_status(ro, id, true, "running", "pause", &c, e);
+  if (r < 0)
+    return r;
+  r = c->ops->pause ? c->ops->pause(c, e) : not_supported(c, "pause", e);
+  container_free(c);
+  return r;
+}
+
+int container_resume(const struct runtime_opts *ro, const char *id,
+                     struct hull_error *e) {
+  struct container *c;
+  int r = load_in_status(ro, id, true, "paused", "resume", &c, e);
+  if (r < 0)
+    return r;
+  r = c->ops->resume ? c->ops->resume(c, e) : not_supported(c, "resume", e);
+  container_free(c);
+  return r;
+}
+
+int container_update(const struct runtime_opts *ro, const char *id,
+                     json_t *resources, struct hull_error *e) {
+  struct container *c;
+  int r = load_in_status(ro, id, true, "created,running,paused", "update", &c, e);
+  if (r < 0)
+    return r;
+  r = c->ops->update ? c->ops->update(c, resources, e) : not_supported(c, "update", e);
+  container_free(c);
+  return r;
+}
+
+int container_events(const struct runtime_opts *ro, const char *id,
+                     bool stats_only, int interval_ms,
+                     void (*emit)(const char *line, void *arg), void *arg,
+                     struct hull_error *e) {
+  struct container *c;
+  int r = load_in_status(ro, id, false, "created,running,paused", "watch", &c, e);
+  if (r < 0)
+    return r;
+  /* Streaming may last as long as the container: hold no lock. */
+  flock(c->dirfd, LOCK_UN);
+  r = c->ops->events ? c->ops->events(c, stats_only, interval_ms, emit, arg, e)
+                     : not_supported(c, "events", e);
+  container_free(c);
+  return r;
+}

@@ -74,6 +74,17 @@ struct exec_request {
 /* Returns the exit status of the process (0 when detached) or <0. */
 int container_exec(const struct runtime_opts *ro, const char *id,
                    const struct exec_request *req, struct hull_error *e);
+int container_pause(const struct runtime_opts *ro, const char *id,
+                    struct hull_error *e);
+int container_resume(const struct runtime_opts *ro, const char *id,
+                     struct hull_error *e);
+/* Apply a linux.resources object to a live container. */
+int container_update(const struct runtime_opts *ro, const char *id,
+                     json_t *resources, struct hull_error *e);
+int container_events(const struct runtime_opts *ro, const char *id,
+                     bool stats_only, int interval_ms,
+                     void (*emit)(const char *line, void *arg), void *arg,
+                     struct hull_error *e);
 /* Pids of the container's processes (caller frees). */
 int container_pids(const struct runtime_opts *ro, const char *id, pid_t **pids,
                    size_t *n, struct hull_error *e);

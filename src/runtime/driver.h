@@ -5,6 +5,7 @@
 #ifndef HULL_DRIVER_H
 #define HULL_DRIVER_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <sys/types.h>
 
@@ -52,7 +53,14 @@ struct isolation_ops {
   int (*state)(struct container *c, char *status, size_t len);
   int (*pause)(struct container *c, struct hull_error *e);
   int (*resume)(struct container *c, struct hull_error *e);
-  int (*update)(struct container *c, const char *resources_json,
+  /* Change linux.resources of a live container; a failed update leaves
+   * the old limits in force. */
+  int (*update)(struct container *c, json_t *resources, struct hull_error *e);
+  /* `events`: with stats_only one statistics event, else events every
+   * interval_ms until the container is gone (OOM kills as they happen).
+   * Each event is one line of JSON passed to emit. */
+  int (*events)(struct container *c, bool stats_only, int interval_ms,
+                void (*emit)(const char *line, void *arg), void *arg,
                 struct hull_error *e);
   /* The container's processes, as host pids. */
   int (*pids)(struct container *c, pid_t **pids, size_t *n,
