@@ -123,6 +123,7 @@ static int open_in_root_walk(int rootfd, const char *path, int flags, mode_t mod
     }
     char *name = rest;
     rest = strchrnul(rest, '/');
+    bool slash = *rest == '/'; /* "name/...": name must be a directory */
     bool last = true;
     for (char *p = rest; *p; p++)
       if (*p != '/') {
@@ -140,6 +141,10 @@ static int open_in_root_walk(int rootfd, const char *path, int flags, mode_t mod
     }
     int fd = openat(stack[depth], name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0 && errno == ENOENT && last && (flags & O_CREAT)) {
+      if (slash) { /* as open(2): O_CREAT never makes "name/" */
+        ret = -EISDIR;
+        break;
+      }
       ret = openat(stack[depth], name, flags | O_NOFOLLOW | O_CLOEXEC, mode);
       ret = ret < 0 ? -errno : ret;
       break;
@@ -165,7 +170,8 @@ static int open_in_root_walk(int rootfd, const char *path, int flags, mode_t mod
       target[n] = 0;
       /* Splice the target in front of what is left. */
       char joined[PATH_MAX * 2];
-      if (snprintf(joined, sizeof joined, "%s/%s", target, rest) >= (int)sizeof joined) {
+      if (snprintf(joined, sizeof joined, "%s%s%s", target, slash ? "/" : "",
+                   rest) >= (int)sizeof joined) {
         ret = -ENAMETOOLONG;
         break;
       }
@@ -175,6 +181,11 @@ static int open_in_root_walk(int rootfd, const char *path, int flags, mode_t mod
         while (depth > 0)
           close(stack[depth--]);
       continue;
+    }
+    if (last && slash && !S_ISDIR(st.st_mode)) {
+      close(fd);
+      ret = -ENOTDIR;
+      break;
     }
     if (last) {
       if ((flags & O_PATH) && !(flags & O_DIRECTORY)) {

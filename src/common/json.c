@@ -74,7 +74,7 @@ static void skip_ws(struct lexer *lx) {
 
 /* Length of the valid UTF-8 sequence at s (n bytes available), 0 if
  * invalid: overlongs, surrogates and values past U+10FFFF are refused. */
-static size_t utf8_len(const unsigned char *s, size_t n) {
+size_t hjson_utf8_len(const unsigned char *s, size_t n) {
   unsigned c = s[0];
   if (c < 0x80)
     return 1;
@@ -99,6 +99,17 @@ static size_t utf8_len(const unsigned char *s, size_t n) {
   if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
     return 0;
   return len;
+}
+
+bool hjson_valid_utf8(const char *s) {
+  size_t n = strlen(s);
+  for (size_t i = 0; i < n;) {
+    size_t l = hjson_utf8_len((const unsigned char *)s + i, n - i);
+    if (!l)
+      return false;
+    i += l;
+  }
+  return true;
 }
 
 static bool buf_reserve(struct lexer *lx, size_t need) {
@@ -195,7 +206,7 @@ static const char *lex_string(struct lexer *lx, size_t *out_len) {
       return NULL;
     }
     if (c >= 0x80) {
-      size_t l = utf8_len((const unsigned char *)p, (size_t)(lx->end - p));
+      size_t l = hjson_utf8_len((const unsigned char *)p, (size_t)(lx->end - p));
       if (!l) {
         lx->p = p;
         fail(lx, json_error_invalid_utf8, "unable to decode byte 0x%x", c);
@@ -377,7 +388,9 @@ static json_t *parse_object(struct lexer *lx, int depth) {
   for (;;) {
     skip_ws(lx);
     if (lx->p >= lx->end || *lx->p != '"') {
-      fail(lx, json_error_invalid_syntax, "string or '}' expected");
+      fail(lx, lx->p >= lx->end ? json_error_premature_end_of_input
+                                : json_error_invalid_syntax,
+           "string or '}' expected");
       goto err;
     }
     lx->p++;
@@ -477,7 +490,7 @@ static json_t *parse_array(struct lexer *lx, int depth) {
 }
 
 static json_t *parse_value(struct lexer *lx, int depth) {
-  if (depth > JSON_PARSER_MAX_DEPTH) {
+  if (depth >= JSON_PARSER_MAX_DEPTH) { /* the top level is jansson's depth 1 */
     fail(lx, json_error_stack_overflow, "maximum parsing depth reached");
     return NULL;
   }
@@ -658,6 +671,13 @@ static void dump_value(struct out *o, const json_t *v, int depth) {
       char t[64];
       int m = snprintf(t, sizeof t, "%.*g", prec, d);
       if (strtod(t, NULL) == d) {
+        /* %g turns to an exponent when the precision is below the number
+         * of integer digits (100 -> "1e+02"): write those out */
+        char ebuf[32];
+        snprintf(ebuf, sizeof ebuf, "%.16e", d);
+        int x = atoi(strchr(ebuf, 'e') + 1);
+        if (x >= prec && x < 16)
+          m = snprintf(t, sizeof t, "%.*g", x + 1, d);
         memcpy(num, t, (size_t)m + 1);
         n = m;
         break;

@@ -31,6 +31,12 @@ json_t *hjson_loadb(const char *text, size_t len, int flags, bool *wrapped,
  * json_dumps(v, JSON_COMPACT). */
 char *hjson_dumps(const json_t *v);
 
+/* Length of the valid UTF-8 sequence at S (N bytes available), 0 if it is
+ * not one (overlong forms and surrogates included). */
+size_t hjson_utf8_len(const unsigned char *s, size_t n);
+/* Is S (NUL-terminated) valid UTF-8, as a JSON string must be? */
+bool hjson_valid_utf8(const char *s);
+
 /* For short-lived programs: serve jansson's allocations from an arena that
  * is never freed (the process exit frees it). Makes building and freeing
  * documents almost free. Call once, before any jansson value exists. */

@@ -11,6 +11,7 @@
 
 #include "../common/cleanup.h"
 #include "../common/fs.h"
+#include "../common/json.h"
 
 struct hierarchy {
   char mountpoint[256];
@@ -29,11 +30,12 @@ static bool is_controller_token(const char *t) {
   return strncmp(t, "release_agent=", 14) != 0;
 }
 
-static int detect(struct hierarchy *h, size_t max, size_t *n,
-                  struct hull_error *e) {
-  FILE *f = fopen("/proc/self/mountinfo", "re");
-  if (!f)
-    return hull_errno(e, errno, "cgroups: /proc/self/mountinfo");
+/* The hierarchies mounted, from the text of /proc/self/mountinfo (MI), and
+ * our own cgroup in each, from the text of /proc/self/cgroup (CG, may be
+ * NULL). Closes both. */
+static int detect(FILE *mi, FILE *cg, struct hierarchy *h, size_t max,
+                  size_t *n) {
+  FILE *f = mi;
   char line[4096];
   *n = 0;
   while (fgets(line, sizeof line, f) && *n < max) {
@@ -85,7 +87,7 @@ static int detect(struct hierarchy *h, size_t max, size_t *n,
   }
   fclose(f);
   /* Our own cgroup in each hierarchy, for relative paths. */
-  f = fopen("/proc/self/cgroup", "re");
+  f = cg;
   while (f && fgets(line, sizeof line, f)) {
     line[strcspn(line, "\n")] = 0;
     char *c1 = strchr(line, ':');
@@ -117,6 +119,19 @@ static int systemd_path(const char *spec, char *out, size_t len,
   snprintf(slice, sizeof slice, "%.*s", (int)(c1 - spec), spec);
   if (!*slice)
     snprintf(slice, sizeof slice, "system.slice");
+  /* As systemd (and runc) take slice names: "NAME.slice", no '/', no
+   * empty dash-separated part; "-.slice" is the root. */
+  size_t sl = strlen(slice);
+  bool ok = sl > strlen(".slice") && !strcmp(slice + sl - 6, ".slice") &&
+            !strchr(slice, '/');
+  if (ok && strcmp(slice, "-.slice"))
+    ok = slice[0] != '-' && slice[sl - 7] != '-' && !strstr(slice, "--");
+  if (!ok)
+    return hull_err(e, EINVAL, "linux.cgroupsPath \"%s\": invalid slice \"%s\"", spec,
+                    slice);
+  const char *prefix_ = c1 + 1, *name_ = c2 + 1;
+  if (strchr(name_, '/') || memchr(prefix_, '/', (size_t)(c2 - prefix_)) || !*name_)
+    return hull_err(e, EINVAL, "linux.cgroupsPath \"%s\": invalid unit name", spec);
   size_t n = 0;
   out[0] = 0;
   if (strcmp(slice, "-.slice")) {
@@ -204,12 +219,11 @@ static int make_dirs(const char *path, size_t base, bool cpuset,
   return 0;
 }
 
-int cgroup_plan(const char *cgroups_path, const char *id, struct cgroup_set *out,
-                struct hull_error *e) {
+static int plan(FILE *mi, FILE *cg, const char *cgroups_path, const char *id,
+                struct cgroup_set *out, struct hull_error *e) {
   struct hierarchy h[32];
   size_t n = 0;
-  memset(out, 0, sizeof *out);
-  int r = detect(h, 32, &n, e);
+  int r = detect(mi, cg, h, 32, &n);
   if (r < 0)
     return r;
   if (n == 0)
@@ -241,6 +255,11 @@ int cgroup_plan(const char *cgroups_path, const char *id, struct cgroup_set *out
                strcmp(h[i].own, "/") ? h[i].own : "", rel);
     else
       snprintf(full, sizeof full, "%s%s", h[i].mountpoint, rel);
+    if (!hjson_valid_utf8(full) || !hjson_valid_utf8(h[i].controllers)) {
+      cgroup_set_free(out);
+      return hull_err(e, EINVAL, "cgroup %s: not valid UTF-8, cannot be recorded",
+                      h[i].mountpoint);
+    }
     struct cgroup_dir *d = &out->dirs[out->n++];
     d->path = strdup(full);
     d->controllers = strdup(h[i].controllers);
@@ -252,6 +271,30 @@ int cgroup_plan(const char *cgroups_path, const char *id, struct cgroup_set *out
     }
   }
   return 0;
+}
+
+int cgroup_plan(const char *cgroups_path, const char *id, struct cgroup_set *out,
+                struct hull_error *e) {
+  memset(out, 0, sizeof *out);
+  FILE *mi = fopen("/proc/self/mountinfo", "re");
+  if (!mi)
+    return hull_errno(e, errno, "cgroups: /proc/self/mountinfo");
+  return plan(mi, fopen("/proc/self/cgroup", "re"), cgroups_path, id, out, e);
+}
+
+int cgroup_plan_from(const char *mountinfo, const char *self_cgroup,
+                     const char *cgroups_path, const char *id,
+                     struct cgroup_set *out, struct hull_error *e) {
+  memset(out, 0, sizeof *out);
+  /* fmemopen wants a buffer of at least one byte */
+  FILE *mi = fmemopen((void *)(*mountinfo ? mountinfo : "\n"),
+                      *mountinfo ? strlen(mountinfo) : 1, "r");
+  if (!mi)
+    return hull_errno(e, errno, "cgroups: mountinfo");
+  FILE *cg = self_cgroup && *self_cgroup
+                 ? fmemopen((void *)self_cgroup, strlen(self_cgroup), "r")
+                 : NULL;
+  return plan(mi, cg, cgroups_path, id, out, e);
 }
 
 int cgroup_make(const struct cgroup_set *s, int which, struct hull_error *e) {

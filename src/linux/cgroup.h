@@ -31,6 +31,12 @@ enum { CGROUP_V1 = 1, CGROUP_V2 = 2, CGROUP_ALL = 3 };
  * hierarchy, without creating anything. */
 int cgroup_plan(const char *cgroups_path, const char *id, struct cgroup_set *out,
                 struct hull_error *e);
+/* cgroup_plan over the given texts of /proc/self/mountinfo and
+ * /proc/self/cgroup (NUL-terminated; self_cgroup may be NULL): for tests
+ * and fuzzing of the parsing. */
+int cgroup_plan_from(const char *mountinfo, const char *self_cgroup,
+                     const char *cgroups_path, const char *id,
+                     struct cgroup_set *out, struct hull_error *e);
 /* Create the directories of the set (WHICH: CGROUP_V1, _V2, _ALL). The
  * runtime makes the v1 ones while the container process builds its root
  * file system: mkdir in a cgroup file system is slow (~40 us each). */

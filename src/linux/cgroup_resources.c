@@ -930,16 +930,33 @@ void cgroup_dev_rule_text(const struct cg_dev_rule *r, char *buf, size_t len) {
            r->access & CG_DEV_MKNOD ? "m" : "");
 }
 
-/* runc's default allow list (libcontainer/specconv AllowedDevices). */
-static const struct cg_dev_rule default_rules[] = {
-    {true, 'c', -1, -1, CG_DEV_MKNOD},   {true, 'b', -1, -1, CG_DEV_MKNOD},
-    {true, 'c', 1, 3, 7},  /* null */    {true, 'c', 1, 8, 7},  /* random */
-    {true, 'c', 1, 7, 7},  /* full */    {true, 'c', 5, 0, 7},  /* tty */
-    {true, 'c', 1, 5, 7},  /* zero */    {true, 'c', 1, 9, 7},  /* urandom */
-    {true, 'c', 136, -1, 7}, /* pts */   {true, 'c', 5, 2, 7},  /* ptmx */
-    {true, 'c', 10, 200, 7}, /* net/tun */
+/* runc's default allow list (libcontainer/specconv AllowedDevices); a
+ * linux.devices entry with the same path replaces the rule (as in runc:
+ * then only linux.resources.devices decides). */
+static const struct {
+  const char *path;
+  struct cg_dev_rule rule;
+} default_rules[] = {
+    {NULL, {true, 'c', -1, -1, CG_DEV_MKNOD}},
+    {NULL, {true, 'b', -1, -1, CG_DEV_MKNOD}},
+    {"/dev/null", {true, 'c', 1, 3, 7}},
+    {"/dev/random", {true, 'c', 1, 8, 7}},
+    {"/dev/full", {true, 'c', 1, 7, 7}},
+    {"/dev/tty", {true, 'c', 5, 0, 7}},
+    {"/dev/zero", {true, 'c', 1, 5, 7}},
+    {"/dev/urandom", {true, 'c', 1, 9, 7}},
+    {NULL, {true, 'c', 136, -1, 7}}, /* /dev/pts/ */
+    {NULL, {true, 'c', 5, 2, 7}},    /* /dev/ptmx */
+    {NULL, {true, 'c', 10, 200, 7}}, /* /dev/net/tun */
 };
 #define N_DEFAULT_RULES (sizeof default_rules / sizeof *default_rules)
+
+static bool replaced(const char *path, const struct cg_plan_opts *o) {
+  for (size_t i = 0; path && i < o->n_devices; i++)
+    if (o->devices[i].path && !strcmp(o->devices[i].path, path))
+      return true;
+  return false;
+}
 
 static int plan_devices(struct cg_plan *p, json_t *devs,
                         const struct cgroup_layout *l,
@@ -950,7 +967,7 @@ static int plan_devices(struct cg_plan *p, json_t *devs,
                     F ".devices: no devices cgroup controller and no cgroup2 "
                       "hierarchy for an eBPF device filter: device access "
                       "cannot be restricted");
-  size_t total = 1 + json_array_size(devs) + o->n_devices + N_DEFAULT_RULES;
+  size_t total = 1 + json_array_size(devs) + N_DEFAULT_RULES;
   struct cg_dev_rule *rules = calloc(total, sizeof *rules);
   char(*names)[48] = calloc(total, sizeof *names);
   size_t n = 0, i;
@@ -976,16 +993,10 @@ static int plan_devices(struct cg_plan *p, json_t *devs,
     };
   }
   for (i = 0; o->default_devices && i < N_DEFAULT_RULES; i++) {
+    if (replaced(default_rules[i].path, o))
+      continue;
     snprintf(names[n], sizeof names[n], "default device rule");
-    rules[n++] = default_rules[i];
-  }
-  for (i = 0; i < o->n_devices; i++) {
-    const struct spec_device *sd = &o->devices[i];
-    if (sd->type != 'c' && sd->type != 'u' && sd->type != 'b')
-      continue; /* fifos */
-    snprintf(names[n], sizeof names[n], "linux.devices[%zu]", i);
-    rules[n++] = (struct cg_dev_rule){true, sd->type == 'b' ? 'b' : 'c',
-                                      sd->major, sd->minor, 7};
+    rules[n++] = default_rules[i].rule;
   }
   if (l->v2[CG_DEVICES]) {
     p->bpf_dir = dir;

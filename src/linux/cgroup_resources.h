@@ -41,11 +41,12 @@ int cgroup_resources_validate_as(json_t *resources, const char *prefix,
                                  struct hull_error *e);
 
 /* Create: validate and apply spec->linux.resources, with the device rules
- * runc applies (deny all, the spec's rules, runc's default allow list:
- * /dev/null, zero, full, random, urandom, tty, ptmx, pts, net/tun and mknod
- * of any device, then every linux.devices entry). On pure v2 it first
- * enables the available controllers in the ancestors'
- * cgroup.subtree_control. */
+ * runc applies: deny all, the spec's rules, then runc's default allow list
+ * (/dev/null, zero, full, random, urandom, tty, ptmx, pts, net/tun and
+ * mknod of any device) less the entries whose path linux.devices lists.
+ * As in runc, a linux.devices entry makes a node but does not allow it:
+ * linux.resources.devices must. On pure v2 it first enables the available
+ * controllers in the ancestors' cgroup.subtree_control. */
 int cgroup_apply_spec(const struct cgroup_set *s, const struct spec *spec,
                       struct hull_error *e);
 
@@ -140,8 +141,8 @@ struct cg_plan {
 struct cg_plan_opts {
   bool is_update;
   bool default_devices;                /* create: runc's allow list */
-  const struct spec_device *devices;   /* create: linux.devices */
-  size_t n_devices;
+  const struct spec_device *devices;   /* create: linux.devices (they */
+  size_t n_devices;                    /* replace defaults of their path) */
 };
 
 /* Map validated RESOURCES onto the layout. Reads the current content of a

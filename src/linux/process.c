@@ -107,6 +107,8 @@ static int follow_setup(struct container *c, int sock, pid_t *pid,
     case SYNC_READY:
       return 0;
     case SYNC_ERROR:
+      if (fd >= 0)
+        close(fd);
       return hull_err(e, m.value > 0 ? m.value : EINVAL, "container %s: %s", c->id,
                       m.text);
     case SYNC_PID:

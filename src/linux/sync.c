@@ -67,8 +67,13 @@ int sync_recv(int sock, struct sync_msg *m, int *fd) {
         close(got);
     }
   }
-  if ((size_t)r < offsetof(struct sync_msg, text))
+  if ((size_t)r < offsetof(struct sync_msg, text)) {
+    if (fd && *fd >= 0) {
+      close(*fd);
+      *fd = -1;
+    }
     return -EBADMSG;
+  }
   m->text[sizeof m->text - 1] = 0;
   return 0;
 }
@@ -80,6 +85,10 @@ int sync_expect(int sock, uint32_t type, struct sync_msg *m, int *fd,
     return hull_err(e, EPIPE, "container process exited during set-up");
   if (r < 0)
     return hull_errno(e, -r, "container set-up channel");
+  if (m->type != type && fd && *fd >= 0) {
+    close(*fd); /* not what we wait for: nobody else would close it */
+    *fd = -1;
+  }
   if (m->type == SYNC_ERROR)
     return hull_err(e, m->value > 0 ? m->value : EINVAL, "%s", m->text);
   if (m->type != type)

@@ -32,11 +32,17 @@ int container_validate_id(const char *id, struct hull_error *e) {
     /* The characters runc accepts: [A-Za-z0-9_+.-], no path separators. */
     if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
           (ch >= '0' && ch <= '9') || ch == '_' || ch == '+' || ch == '-' ||
-          ch == '.'))
+          ch == '.')) {
+      if ((unsigned char)ch < 0x20 || (unsigned char)ch >= 0x7f)
+        return hull_err(e, EINVAL,
+                        "container id: invalid character 0x%02x (allowed: "
+                        "letters, digits, '_', '+', '-', '.')",
+                        (unsigned char)ch);
       return hull_err(e, EINVAL,
                       "container id \"%s\": invalid character '%c' (allowed: "
                       "letters, digits, '_', '+', '-', '.')",
                       id, ch);
+    }
   }
   return 0;
 }
@@ -395,7 +401,7 @@ int container_load(const struct runtime_opts *ro, const char *id, bool exclusive
   c->ns_flags = (unsigned)nsflags;
   for (size_t i = 0; inodes && i < NS_COUNT; i++)
     c->ns_inodes[i] = (unsigned long long)json_integer_value(json_array_get(inodes, i));
-  c->spec.annotations = json_incref(ann ? ann : json_object());
+  c->spec.annotations = ann ? json_incref(ann) : json_object();
   json_incref(c->driver_data);
   r = driver_by_name(iso, &c->ops, e);
   json_decref(o);
