@@ -20,6 +20,7 @@
 #include "common/json.h"
 #include "common/log.h"
 #include "linux/cgroup_stats.h"
+#include "linux/lsm.h"
 #include "linux/seccomp.h"
 #include "runtime/container.h"
 #include "spec/spec.h"
@@ -343,7 +344,7 @@ static int cmd_delete(struct runtime_opts *ro, int argc, char **argv, int i) {
 
 static int cmd_exec(struct runtime_opts *ro, int argc, char **argv, int i) {
   struct exec_request req = {0};
-  const char *preserve = NULL, *label = NULL, *apparmor = NULL;
+  const char *preserve = NULL;
   bool ignore_paused = false;
   struct opt opts[] = {
       {"process", 'p', OPT_VALUE, &req.process_file, NULL, NULL},
@@ -358,16 +359,13 @@ static int cmd_exec(struct runtime_opts *ro, int argc, char **argv, int i) {
       {"cap", 'c', OPT_LIST, NULL, NULL, &req.caps},
       {"no-new-privs", 0, OPT_FLAG, NULL, &req.no_new_privs, NULL},
       {"preserve-fds", 0, OPT_VALUE, &preserve, NULL, NULL},
-      {"process-label", 0, OPT_VALUE, &label, NULL, NULL},
-      {"apparmor", 0, OPT_VALUE, &apparmor, NULL, NULL},
+      {"process-label", 0, OPT_VALUE, &req.label, NULL, NULL},
+      {"apparmor", 0, OPT_VALUE, &req.apparmor, NULL, NULL},
       {"ignore-paused", 0, OPT_FLAG, NULL, &ignore_paused, NULL},
       {NULL, 0, 0, NULL, NULL, NULL},
   };
   i = parse_opts(argc, argv, i, opts, "exec");
   const char *id = need_id(argc, argv, i, "exec");
-  if (label || apparmor)
-    usage_error("exec: --%s: not supported by this build of hull",
-                label ? "process-label" : "apparmor");
   req.preserve_fds = preserve ? to_int("--preserve-fds", preserve) : 0;
   if (!req.process_file) {
     if (i + 1 >= argc)
@@ -668,8 +666,8 @@ static int cmd_features(int argc, char **argv, int i) {
                       json_pack("{s:b, s:b, s:b, s:b, s:b}", "v1", 1, "v2", 1,
                                 "systemd", 0, "systemdUser", 0, "rdma", 0));
   json_object_set_new(lx, "seccomp", seccomp_features());
-  json_object_set_new(lx, "apparmor", json_pack("{s:b}", "enabled", 0));
-  json_object_set_new(lx, "selinux", json_pack("{s:b}", "enabled", 0));
+  json_object_set_new(lx, "apparmor", json_pack("{s:b}", "enabled", lsm_apparmor_enabled()));
+  json_object_set_new(lx, "selinux", json_pack("{s:b}", "enabled", lsm_selinux_enabled()));
   json_object_set_new(lx, "intelRdt", json_pack("{s:b}", "enabled", 0));
   json_object_set_new(lx, "mountExtensions",
                       json_pack("{s:{s:b}}", "idmap", "enabled", 0));

@@ -390,8 +390,13 @@ static json_t *mem_entry_v1(const char *dir, const char *part) {
   return o;
 }
 
+static int cmp_keys(const void *a, const void *b) {
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* "key value" lines as an object with sorted keys (as Go prints maps) */
 static json_t *kv_object(const char *dir, const char *file) {
-  json_t *o = json_object();
+  json_t *o = json_object(), *sorted = json_object();
   _cleanup_free_ char *t = rd(dir, file);
   for (char *line = t ? strtok(t, "\n") : NULL; line; line = strtok(NULL, "\n")) {
     char k[128];
@@ -399,7 +404,21 @@ static json_t *kv_object(const char *dir, const char *file) {
     if (sscanf(line, "%127s %llu", k, &v) == 2)
       json_object_set_new(o, k, ju(v));
   }
-  return o;
+  size_t n = json_object_size(o), i = 0;
+  const char **keys = calloc(n + 1, sizeof *keys);
+  const char *k;
+  json_t *v;
+  json_object_foreach(o, k, v) {
+    if (keys)
+      keys[i++] = k;
+  }
+  if (keys)
+    qsort(keys, i, sizeof *keys, cmp_keys);
+  for (size_t j = 0; keys && j < i; j++)
+    json_object_set(sorted, keys[j], json_object_get(o, keys[j]));
+  free(keys);
+  json_decref(o);
+  return sorted;
 }
 
 static json_t *zero_entry(void) {

@@ -20,6 +20,7 @@
 #include "../common/fs.h"
 #include "../common/supervise.h"
 #include "creds.h"
+#include "lsm.h"
 #include "process.h"
 #include "seccomp.h"
 #include "sync.h"
@@ -116,6 +117,8 @@ __attribute__((noreturn)) static void exec_child_main(struct exec_child *x) {
   if ((seccomp_first && (r = exec_load_seccomp(x, &e)) < 0) ||
       (r = creds_apply(p, &e)) < 0 ||
       (!seccomp_first && (r = exec_load_seccomp(x, &e)) < 0))
+    goto fail;
+  if ((r = lsm_validate(&x->c->spec, p, &e)) < 0 || (r = lsm_apply(&x->c->spec, p, &e)) < 0)
     goto fail;
   unsigned first = 3 + (unsigned)x->o->preserve_fds;
   syscall(SYS_close_range, first, ~0U, CLOSE_RANGE_CLOEXEC);

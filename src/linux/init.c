@@ -23,6 +23,7 @@
 #include "../runtime/hooks.h"
 #include "cgroup_resources.h"
 #include "creds.h"
+#include "lsm.h"
 #include "process.h"
 #include "rootfs.h"
 #include "seccomp.h"
@@ -285,6 +286,8 @@ void process_init(struct init_args *a) {
   int notify = a->sync_fd;
   int r = init_setup(a, &notify, &e);
   struct spec_process *p = &a->c->spec.process;
+  if (r == 0)
+    r = lsm_apply(&a->c->spec, p, &e);
   if (r == 0) {
     /* No descriptor of the runtime survives the exec except the ones the
      * caller asked to pass. notify is close-on-exec already. */

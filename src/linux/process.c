@@ -25,6 +25,7 @@
 #include "seccomp.h"
 #include "cgroup_resources.h"
 #include "control.h"
+#include "lsm.h"
 #include "sync.h"
 #include "terminal.h"
 
@@ -266,7 +267,8 @@ static int validate(struct container *c, const struct create_opts *o,
                     struct ns_plan *ns, struct hull_error *e) {
   struct spec *s = &c->spec;
   int r = validate_sysctls(s, ns, e);
-  if (r < 0 || (r = cgroup_resources_validate(s->linux.resources, e)) < 0)
+  if (r < 0 || (r = cgroup_resources_validate(s->linux.resources, e)) < 0 ||
+      (r = lsm_validate(s, &s->process, e)) < 0)
     return r;
   if (s->hostname && *s->hostname && !(ns->listed_flags & CLONE_NEWUTS))
     return hull_err(e, EINVAL, "hostname: needs a uts namespace in linux.namespaces");

@@ -636,6 +636,10 @@ static int build_exec_process(struct container *c, const struct exec_request *re
     add_cap(proc, *cap);
   if (req->no_new_privs)
     json_object_set_new(proc, "noNewPrivileges", json_true());
+  if (req->apparmor)
+    json_object_set_new(proc, "apparmorProfile", json_string(req->apparmor));
+  if (req->label)
+    json_object_set_new(proc, "selinuxLabel", json_string(req->label));
   *out = proc;
   return 0;
 }

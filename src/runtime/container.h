@@ -64,6 +64,8 @@ struct exec_request {
   char **env;             /* NULL-terminated additions (K=V) */
   const char *cwd;
   const char *user;       /* "uid[:gid]" */
+  const char *apparmor;   /* profile, or NULL */
+  const char *label;      /* SELinux process label, or NULL */
   char **caps;            /* NULL-terminated additions */
   char **additional_gids; /* NULL-terminated */
   bool tty, no_new_privs, detach;
