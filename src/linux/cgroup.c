@@ -250,10 +250,19 @@ static int plan(FILE *mi, FILE *cg, const char *cgroups_path, const char *id,
     return hull_errno(e, ENOMEM, "cgroups");
   for (size_t i = 0; i < n; i++) {
     char full[1400];
-    if (relative)
-      snprintf(full, sizeof full, "%s%s/%s", h[i].mountpoint,
-               strcmp(h[i].own, "/") ? h[i].own : "", rel);
-    else
+    if (relative) {
+      /* Relative to our own cgroup, as runc does; on cgroup2 to its parent:
+       * our own one has processes, and a cgroup2 directory with processes
+       * cannot hand controllers down to its children. */
+      char own[sizeof h[i].own];
+      snprintf(own, sizeof own, "%s", strcmp(h[i].own, "/") ? h[i].own : "");
+      if (h[i].v2) {
+        char *slash = strrchr(own, '/');
+        if (slash)
+          *slash = 0;
+      }
+      snprintf(full, sizeof full, "%s%s/%s", h[i].mountpoint, own, rel);
+    } else
       snprintf(full, sizeof full, "%s%s", h[i].mountpoint, rel);
     if (!hjson_valid_utf8(full) || !hjson_valid_utf8(h[i].controllers)) {
       cgroup_set_free(out);

@@ -54,7 +54,17 @@ int cgroup_apply_spec(const struct cgroup_set *s, const struct spec *spec,
  * changed (as runc), absent fields keep their current values, and on
  * failure every file written is restored. Without is_update (create) the
  * default device rules are applied as by cgroup_apply_spec without
- * linux.devices. */
+ * linux.devices.
+ *
+ * Values as runc/crun read them: 0 leaves a field unset (memory, cpu,
+ * blkio); -1 is unlimited; pids.limit <= 0 is "max" (runtime-spec 1.2); on
+ * v2 cpu.shares becomes cpu.weight = 1 + ((shares - 2) * 9999) / 262142,
+ * memory.swap (memory+swap) becomes memory.swap.max = swap - limit, and
+ * blkio weights 10..1000 become io.weight 1..10000 (io.bfq.weight takes
+ * them as they are); kernel/kernelTCP memory, and on v2 swappiness,
+ * disableOOMKiller, leafWeight and network, are ignored with a warning.
+ * Writes are ordered for the kernel's checks (v1 memory and memsw: what
+ * grows first; cpu quota/period/burst retried once after an EINVAL). */
 int cgroup_apply_resources(const struct cgroup_set *s, json_t *resources,
                            bool is_update, struct hull_error *e);
 

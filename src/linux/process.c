@@ -24,6 +24,7 @@
 #include "../runtime/hooks.h"
 #include "seccomp.h"
 #include "cgroup_resources.h"
+#include "cgroup_stats.h"
 #include "control.h"
 #include "lsm.h"
 #include "sync.h"
@@ -487,28 +488,39 @@ static int process_start(struct container *c, struct hull_error *e) {
   return hull_err(e, ECANCELED, "container %s: %s", c->id, msg);
 }
 
+/* A frozen v1 cgroup holds even SIGKILL until it is thawed: after killing
+ * a paused container, thaw it so the processes can die (as runc does). */
+static void thaw_if_killed(const struct cgroup_set *s, int sig) {
+  if (sig == SIGKILL && cgroup_frozen(s) == 1)
+    cgroup_freeze(s, false, NULL);
+}
+
 static int process_kill(struct container *c, int sig, bool all,
                         struct hull_error *e) {
+  struct cgroup_set s;
+  if (cgroup_set_load(c->driver_data, &s) < 0)
+    memset(&s, 0, sizeof s);
+  int r = 0;
+  size_t n = 0;
   if (all) {
-    struct cgroup_set s;
     pid_t *pids = NULL;
-    size_t n = 0;
-    if (cgroup_set_load(c->driver_data, &s) == 0 && cgroup_pids(&s, &pids, &n) == 0) {
+    if (cgroup_pids(&s, &pids, &n) == 0)
       for (size_t i = 0; i < n; i++)
         kill(pids[i], sig);
-    }
     free(pids);
-    cgroup_set_free(&s);
-    if (n > 0)
-      return 0;
   }
-  /* A pidfd pins the process: the signal cannot reach a reused pid. */
-  _cleanup_close_ int pidfd = (int)syscall(SYS_pidfd_open, c->pid, 0);
-  if (pidfd < 0 || !process_alive(c->pid, c->start_time))
-    return hull_err(e, ESRCH, "container %s: not running", c->id);
-  if (syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0) < 0)
-    return hull_errno(e, errno, "container %s: signal %d", c->id, sig);
-  return 0;
+  if (n == 0) {
+    /* A pidfd pins the process: the signal cannot reach a reused pid. */
+    _cleanup_close_ int pidfd = (int)syscall(SYS_pidfd_open, c->pid, 0);
+    if (pidfd < 0 || !process_alive(c->pid, c->start_time))
+      r = hull_err(e, ESRCH, "container %s: not running", c->id);
+    else if (syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0) < 0)
+      r = hull_errno(e, errno, "container %s: signal %d", c->id, sig);
+  }
+  if (r == 0)
+    thaw_if_killed(&s, sig);
+  cgroup_set_free(&s);
+  return r;
 }
 
 static int process_delete(struct container *c, struct hull_error *e) {

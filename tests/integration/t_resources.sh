@@ -1,12 +1,14 @@
 # t_resources.sh — linux.resources: limits written to the container's
 # cgroups and enforced, device rules, `update` (and a rejected update that
-# keeps the old limits), pause/resume and `events --stats`.
+# keeps the old limits), pause/resume (and killing a paused container),
+# `events --stats` and OOM events.
 
 # (these read the container's cgroup files on the host)
 process_only test_memory_limit_written test_pids_limit_written \
   test_cpu_limits_written test_blkio_throttle_written test_blkio_weight_written \
   test_update_changes_limits test_update_rejected_keeps_old_limit \
-  test_update_from_resources_file test_unified_on_cgroup2 test_pause_resume
+  test_update_from_resources_file test_unified_on_cgroup2 test_pause_resume \
+  test_kill_paused_container test_delete_force_paused_container
 
 # ---------------------------------------------------------------- helpers
 
@@ -292,7 +294,9 @@ test_update_rejected_keeps_old_limit() {
   start_sleeper sh -c 'dd if=/dev/zero bs=40M count=1 | sleep 600'
   local usage_file=memory.usage_in_bytes c=memory
   cg_v1 memory || { usage_file=memory.current; c=""; }
-  wait_for 10 test "$(cg_read "$PID" "$c" "$usage_file")" -gt 41943040
+  # (re-read on every try: the value at the first call is not enough)
+  usage_over_40m() { test "$(cg_read "$PID" "$c" "$usage_file")" -gt 41943040; }
+  wait_for 30 usage_over_40m
   assert_fails 'memory' rt update --memory 8m "$CID"
   assert_eq 268435456 "$(memory_limit "$PID")" "memory limit after a rejected update"
   if cg_v1 pids; then local pc=pids; else local pc=""; fi
@@ -351,4 +355,57 @@ test_events_stats() {
   assert_json "$OUT" '.data.cpu.usage | has("kernel") and has("user")' "cpu.usage"
   assert_json "$OUT" '.data.pids.current >= 1 and .data.pids.limit == 50' "pids"
   assert_json "$OUT" '.data | has("blkio") and has("hugetlb")' "blkio and hugetlb"
+}
+
+# thaw_host PID — thaw PID's cgroup from the host (so a failing test does
+# not leave frozen processes that nothing can kill)
+thaw_host() {
+  if cg_v1 freezer; then echo THAWED >"$(cg_dir "$1" freezer)/freezer.state"
+  else echo 0 >"$(cg_dir "$1" "")/cgroup.freeze"; fi 2>/dev/null
+}
+
+test_kill_paused_container() {
+  start_sleeper
+  must rt pause "$CID"
+  assert_status "$CID" paused
+  # a frozen v1 cgroup holds even SIGKILL until it is thawed: runc thaws it
+  must rt kill "$CID" KILL
+  if known_quirk crun "1.8 leaves the paused container frozen after kill KILL"; then
+    thaw_host "$PID"
+    return 0
+  fi
+  if ! poll 10 _status_is "$CID" stopped; then
+    local st; st=$(status_of "$CID")
+    thaw_host "$PID"
+    fail "container $CID: status '$st' 10 s after kill KILL while paused"
+  fi
+  must rt delete "$CID"
+  assert_no_leftovers
+}
+
+test_delete_force_paused_container() {
+  start_sleeper
+  must rt pause "$CID"
+  try rt delete --force "$CID"
+  if [ "$RC" -ne 0 ]; then
+    thaw_host "$PID"
+    fail "delete --force of a paused container failed: ${ERR:0:300}"
+  fi
+  assert_no_leftovers
+  poll 5 pid_dead "$PID" || { thaw_host "$PID"; fail "process $PID of the deleted container is alive"; }
+}
+
+test_events_reports_oom() {
+  cfg '.linux.resources.memory = {limit: 33554432, swap: 33554432}'
+  share
+  start_sleeper sh -c 'while [ ! -e /share/go ]; do sleep 0.1; done
+                       dd if=/dev/zero of=/dev/null bs=64M count=1; exec sleep 600'
+  known_quirk crun "1.8 has no events command" && return 0
+  bg events rt events --interval 1s "$CID"
+  # a first stats event: the loop (and its OOM watch) is running
+  poll 10 grep -q '"type":"stats"' "$T/events.out" || fail "no stats event at the interval"
+  touch "$SHARE/go"
+  poll 20 grep -q '"type":"oom"' "$T/events.out" ||
+    fail "no oom event from events: $(head -c 600 "$T/events.out")"
+  assert_contains "$(grep '"type":"oom"' "$T/events.out" | head -1)" "\"id\":\"$CID\"" "the oom event"
 }
