@@ -619,8 +619,10 @@ static void test_plan_from_texts(void **state) {
       "30 25 0:26 / /sys/fs/cgroup rw,nosuid shared:8 master:2 - cgroup2 "
       "cgroup2 rw,nsdelegate,memory_recursiveprot\n";
   const char *self = "0::/user.slice/session-2.scope\n";
+  /* relative on cgroup2: below the parent of our own cgroup, which has
+   * processes and so could not delegate controllers */
   plan_from(v2, self, NULL, 1,
-            (const char *const[]){"/sys/fs/cgroup/user.slice/session-2.scope/hull/c1"},
+            (const char *const[]){"/sys/fs/cgroup/user.slice/hull/c1"},
             (const char *const[]){""});
   plan_from(v2, self, "/abs/x", 1, (const char *const[]){"/sys/fs/cgroup/abs/x"},
             (const char *const[]){""});
