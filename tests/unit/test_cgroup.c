@@ -649,7 +649,7 @@ static void test_plan_from_texts(void **state) {
             (const char *const[]){"/sys/fs/cgroup/cpu,cpuacct/docker/abc/a/b",
                                   "/sys/fs/cgroup/systemd/system.slice/x.service/a/b",
                                   "/sys/fs/cgroup/cpuset/a/b",
-                                  "/sys/fs/cgroup/unified/u/a/b"},
+                                  "/sys/fs/cgroup/unified/a/b"},
             (const char *const[]){"cpu,cpuacct", "name=systemd", "cpuset", ""});
 
   /* a later mount on the same place (or above) hides the earlier ones */
