@@ -594,12 +594,20 @@ static void out_put(struct out *o, const char *s, size_t n) {
   }
 }
 
+/* Bytes that need escaping in a JSON string. */
+static const unsigned char needs_escape[256] = {
+    [0 ... 0x1f] = 1, ['"'] = 1, ['\\'] = 1,
+};
+
 static void dump_string(struct out *o, const char *s, size_t n) {
-  out_put(o, "\"", 1);
+  /* Reserve for the common case (nothing to escape) once. */
+  if (!out_reserve(o, n + 2))
+    return;
+  o->buf[o->len++] = '"';
   size_t run = 0;
   for (size_t i = 0; i < n; i++) {
     unsigned char c = (unsigned char)s[i];
-    if (c >= 0x20 && c != '"' && c != '\\')
+    if (!needs_escape[c])
       continue;
     out_put(o, s + run, i - run);
     run = i + 1;

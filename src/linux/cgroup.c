@@ -432,11 +432,15 @@ const char *cgroup_dir_for(const struct cgroup_set *s, const char *controller) {
 }
 
 json_t *cgroup_set_to_json(const struct cgroup_set *s) {
+  /* Built by hand: json_pack parses its format on every call. */
   json_t *a = json_array();
-  for (size_t i = 0; i < s->n; i++)
-    json_array_append_new(a, json_pack("{s:s, s:s, s:b}", "path", s->dirs[i].path,
-                                       "controllers", s->dirs[i].controllers,
-                                       "v2", s->dirs[i].v2));
+  for (size_t i = 0; i < s->n; i++) {
+    json_t *o = json_object();
+    json_object_set_new_nocheck(o, "path", json_string(s->dirs[i].path));
+    json_object_set_new_nocheck(o, "controllers", json_string(s->dirs[i].controllers));
+    json_object_set_new_nocheck(o, "v2", json_boolean(s->dirs[i].v2));
+    json_array_append_new(a, o);
+  }
   return a;
 }
 
@@ -448,10 +452,12 @@ int cgroup_set_from_json(json_t *j, struct cgroup_set *out) {
   size_t i;
   json_t *v;
   json_array_foreach(j, i, v) {
-    const char *p = NULL, *c = "";
-    int v2 = 0;
-    if (json_unpack(v, "{s:s, s?s, s?b}", "path", &p, "controllers", &c, "v2", &v2) < 0)
+    const char *p = json_string_value(json_object_get(v, "path"));
+    json_t *cj = json_object_get(v, "controllers"), *vj = json_object_get(v, "v2");
+    if (!p || (cj && !json_is_string(cj)) || (vj && !json_is_boolean(vj)))
       return -EINVAL;
+    const char *c = cj ? json_string_value(cj) : "";
+    bool v2 = json_is_true(vj);
     out->dirs[out->n].path = strdup(p);
     out->dirs[out->n].controllers = strdup(c);
     out->dirs[out->n].v2 = v2;

@@ -12,6 +12,11 @@
 #include "control.h"
 
 int process_state(struct container *c, char *status, size_t len) {
+  /* Only a started container can be paused. */
+  if (strcmp(c->status, "running") && strcmp(c->status, "paused")) {
+    status[0] = 0;
+    return 0;
+  }
   struct cgroup_set s;
   if (cgroup_set_load(c->driver_data, &s) < 0)
     return -EINVAL;
