@@ -75,6 +75,12 @@ eng_pids_under() {
   done
 }
 
+# eng_trap — eng_cleanup runs however the test ends (TERM: the runner's
+# timeout)
+eng_trap() { trap eng_cleanup EXIT; trap 'exit 143' TERM INT; }
+
+_eng_no_pids() { [ -z "$(eng_pids_under "$T/")${PR:+$(eng_pids_under "$PR")}" ]; }
+
 # eng_cleanup — EXIT trap: remove everything the engines made, pass or fail
 eng_cleanup() {
   local id p made d root
@@ -99,9 +105,18 @@ eng_cleanup() {
         timeout 30 "$RUNTIME" ${root:+--root "$root"} delete --force "$id" >/dev/null 2>&1
       done
     done
-    for p in $(eng_pids_under "$T/") ${PR:+$(eng_pids_under "$PR")}; do
-      echo "eng_cleanup: killing $p: $(tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline" | cut -c1-120)"
-      kill -9 "$p" 2>/dev/null
+    # the engines' own processes (conmon and the `podman container cleanup`
+    # it starts when a container ends, shims, containerd): give them time
+    # to end by themselves, then kill what is left, until none is left
+    poll 10 _eng_no_pids
+    local _
+    for _ in 1 2 3 4 5; do
+      _eng_no_pids && break
+      for p in $(eng_pids_under "$T/") ${PR:+$(eng_pids_under "$PR")}; do
+        echo "eng_cleanup: killing $p: $(tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline" | cut -c1-120)"
+        kill -9 "$p" 2>/dev/null
+      done
+      sleep 0.1
     done
     for d in $(awk -v p="$T/" -v r="${PR:-/nonexistent}" 'index($5, p) == 1 || index($5, r) == 1 { print $5 }' \
                /proc/self/mountinfo | sort -r); do
@@ -116,9 +131,8 @@ eng_cleanup() {
       rm -f "$T/.eng-hidden"
     fi
     # cgroups of this test (the engines' parents and their children)
-    for d in $(find /sys/fs/cgroup -mindepth 1 -maxdepth 2 -type d -name "$ID-*" 2>/dev/null); do
-      find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null
-    done
+    find /sys/fs/cgroup -mindepth 1 -maxdepth 2 -type d -name "$ID-*" 2>/dev/null |
+      while read -r d; do find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null; done
   } >&"${LOG_FD:-2}" 2>&1
 }
 
@@ -167,7 +181,7 @@ podman_setup() {
   # podman refuses a runroot longer than 50 characters: a short one in /tmp
   PR=/tmp/$ID-podrun
   mkdir -p "$PD/tmp" "$PR"
-  trap eng_cleanup EXIT
+  eng_trap
   eng_hide /var/lib/containers /run/containers
   # This machine withholds CAP_SYS_RESOURCE: podman's default rlimits
   # (nofile, nproc 1048576+) would raise hard limits and fail; ask for low
@@ -205,9 +219,17 @@ pod_tty() {
   cmd+=" --cgroup-manager cgroupfs --events-backend file --runtime $(printf %q "$(eng_runtime)") run -it"
   for q in "$@"; do cmd+=" $(printf %q "$q")"; done
   log "+ script -qec '$cmd'"
-  OUT=$(printf '%s' "$input" | timeout -k 5 60 script -qec "stty rows 37 cols 101; $cmd" /dev/null 2>&1)
+  # stdin stays open until the end: at an early end of input podman may
+  # miss the container's output (seen with runc too, ~1 run in 20)
+  local fd ipid
+  exec {fd}< <(printf '%s' "$input"; exec sleep 90)
+  ipid=$!
+  echo "$ipid $(cut -d' ' -f22 /proc/$ipid/stat 2>/dev/null)" >>"$T/.bgpids"
+  OUT=$(timeout -k 5 60 script -qec "stty rows 37 cols 101; $cmd" /dev/null <&"$fd" 2>&1)
   RC=$?
-  # (script(1) passes the end of its input on as a NUL, echoed as "^@")
+  kill "$ipid" 2>/dev/null
+  exec {fd}<&-
+  # (a NUL that script(1) passes on is echoed back as "^@")
   OUT=$(printf '%s' "$OUT" | tr -d '\r\0' | sed 's/\^@//g')
   log "  rc=$RC"; log "  output: ${OUT:0:2000}"
 }
@@ -436,7 +458,7 @@ ctd_setup() {
   command -v containerd-shim-runc-v2 >/dev/null 2>&1 || skip "containerd-shim-runc-v2 is not installed"
   CTD=$T/ctd
   mkdir -p "$CTD/tmp"
-  trap eng_cleanup EXIT
+  eng_trap
   eng_hide /run/containerd
   cat >"$CTD/config.toml" <<EOF
 version = 2
@@ -535,13 +557,20 @@ test_containerd_detached_exec_kill() {
 test_containerd_tty() {
   ctd_setup
   command -v script >/dev/null 2>&1 || skip "script(1) is missing (util-linux)"
-  local cmd="ctr -a $(printf %q "$CTD/containerd.sock") run --rm -t" q
+  local cmd q
+  cmd="ctr -a $(printf %q "$CTD/containerd.sock") run --rm -t"
   for q in "${CRUN[@]}" --cgroup "$(ctd_cgroup t1)" "$ENG_IMAGE" t1 \
     sh -c 'tty; [ -t 0 ] && echo fd0-tty; exit 5'; do cmd+=" $(printf %q "$q")"; done
   log "+ script -qec '$cmd'"
-  OUT=$(timeout -k 5 60 script -qec "$cmd" /dev/null </dev/null 2>&1)
+  local fd ipid
+  exec {fd}< <(exec sleep 90)
+  ipid=$!
+  echo "$ipid $(cut -d' ' -f22 /proc/$ipid/stat 2>/dev/null)" >>"$T/.bgpids"
+  OUT=$(timeout -k 5 60 script -qec "$cmd" /dev/null <&"$fd" 2>&1)
   RC=$?
-  # (script(1) passes the end of its input on as a NUL, echoed as "^@")
+  kill "$ipid" 2>/dev/null
+  exec {fd}<&-
+  # (a NUL that script(1) passes on is echoed back as "^@")
   OUT=$(printf '%s' "$OUT" | tr -d '\r\0' | sed 's/\^@//g')
   log "  rc=$RC"; log "  output: $OUT"
   assert_rc 5
