@@ -489,9 +489,7 @@ void cgroup_set_free(struct cgroup_set *s) {
  * Inside a cgroup namespace rooted at those directories a bind mount shows
  * exactly what a fresh mount would. */
 int cgroup_mount_in_container(int rootfd, const char *dest, unsigned long flags,
-                              const struct cgroup_set *s, bool own_cgroupns,
-                              struct hull_error *e) {
-  (void)own_cgroupns;
+                              const struct cgroup_set *s, struct hull_error *e) {
   char fdp[32];
   _cleanup_close_ int dfd = fs_ensure_in_root(rootfd, dest, 1, e);
   if (dfd < 0)

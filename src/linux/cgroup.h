@@ -66,11 +66,10 @@ int cgroup_set_load(json_t *driver_data, struct cgroup_set *out);
 int cgroup_set_from_json(json_t *j, struct cgroup_set *out);
 void cgroup_set_free(struct cgroup_set *s);
 
-/* Mount a cgroup file system view at target (an O_PATH fd path inside the
- * container's root): cgroup2 on v2 hosts, a tmpfs with one mount per
- * hierarchy on v1/hybrid. */
+/* The container's cgroup view at DEST inside the root: its cgroup2
+ * directory on v2 hosts, a tmpfs with one bind mount per hierarchy on
+ * v1/hybrid (see cgroup.c for why bind mounts). */
 int cgroup_mount_in_container(int rootfd, const char *dest, unsigned long flags,
-                              const struct cgroup_set *s, bool own_cgroupns,
-                              struct hull_error *e);
+                              const struct cgroup_set *s, struct hull_error *e);
 
 #endif

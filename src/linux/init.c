@@ -174,7 +174,6 @@ static int init_setup(struct init_args *a, int *notify, struct hull_error *e) {
       .enter_netns = a->wait_netns ? enter_netns : NULL,
       .arg = a,
       .in_userns = (a->ns->new_flags & CLONE_NEWUSER) || a->ns->join_fds[NS_USER] >= 0,
-      .own_cgroupns = (a->ns->listed_flags & CLONE_NEWCGROUP) != 0,
       .rootfd = -1,
   };
   if ((r = rootfs_prepare(&rc, e)) < 0 || (r = rootfs_enter_netns(&rc, e)) < 0)

@@ -371,7 +371,6 @@ static int process_create(struct container *c, const struct create_opts *o,
       .join_cgroups_v1 = !userns,
       .wait_netns = runtime_makes_netns,
       .sync_fd = pair[1], .start_fd = start_sock, .console_fd = console,
-      .runtime_pid = getpid(),
       .seccomp = seccomp,
   };
   cgroup_fd = cgroup_v2_open(&cgs);

@@ -24,7 +24,6 @@ struct init_args {
   int sync_fd;            /* child end of the set-up channel */
   int start_fd;           /* listening start socket (create), or -1 (run) */
   int console_fd;         /* connected console socket, or -1 */
-  pid_t runtime_pid;
   const struct seccomp_plan *seccomp; /* linux.seccomp compiled, or NULL */
 };
 

@@ -90,7 +90,7 @@ static int mount_one(struct rootfs_ctx *ctx, const struct spec_mount *m,
     if (!ctx->cgroups)
       return 0;
     int r = cgroup_mount_in_container(ctx->rootfd, m->destination, m->flags,
-                                  ctx->cgroups, ctx->own_cgroupns, e);
+                                  ctx->cgroups, e);
     return r < 0 ? r : 0;
   }
   /* sysfs shows the network devices of the mounting process's netns. */

@@ -13,7 +13,6 @@ struct rootfs_ctx {
   const struct spec *spec;
   const struct cgroup_set *cgroups;
   bool in_userns;       /* devices are bind-mounted, not created */
-  bool own_cgroupns;
   int rootfd;           /* O_PATH of the bind-mounted root, set by prepare */
   /* Called once before the first sysfs mount (or at the end): the process
    * must be in its network namespace by then. */
