@@ -1174,6 +1174,40 @@ static int do_write(const struct cg_write *w, const char *text) {
   return fs_write_string(p, text);
 }
 
+/* Consecutive writes to one rule file (the device rules: a dozen lines
+ * into devices.allow) share one descriptor: each write(2) is one rule. */
+struct write_cache {
+  const char *dir, *file;
+  int fd;
+};
+
+static int cached_write(struct write_cache *c, const struct cg_write *w,
+                        const char *text) {
+  if (c->fd < 0 || c->dir != w->dir || strcmp(c->file, w->file)) {
+    if (c->fd >= 0)
+      close(c->fd);
+    char p[PATH_MAX];
+    snprintf(p, sizeof p, "%s/%s", w->dir, w->file);
+    c->fd = open(p, O_WRONLY | O_CLOEXEC);
+    if (c->fd < 0)
+      return -errno;
+    c->dir = w->dir;
+    c->file = w->file;
+  }
+  ssize_t n;
+  size_t len = strlen(text);
+  do
+    n = write(c->fd, text, len);
+  while (n < 0 && errno == EINTR);
+  if (n < 0) {
+    int err = errno;
+    close(c->fd); /* a failed write may leave the file in any state */
+    c->fd = -1;
+    return -err;
+  }
+  return (size_t)n == len ? 0 : -EIO;
+}
+
 int cgroup_plan_execute(const struct cg_plan *p, bool rollback,
                         struct hull_error *e) {
   if (p->warnings[0])
@@ -1189,6 +1223,7 @@ int cgroup_plan_execute(const struct cg_plan *p, bool rollback,
     r = oom_err(e);
     goto out;
   }
+  struct write_cache cache = {.fd = -1};
   for (int pass = 0; pass < 2 && r == 0; pass++) {
     for (size_t i = 0; i < n; i++) {
       const struct cg_write *w = &p->w[i];
@@ -1196,7 +1231,10 @@ int cgroup_plan_execute(const struct cg_plan *p, bool rollback,
         continue;
       if (rollback && !(w->flags & CGW_NO_RESTORE) && !old[i])
         old[i] = restore_text(w);
-      int wr = do_write(w, w->value);
+      /* Only the rule files take many writes through one descriptor
+       * (a regular file would need O_TRUNC for each). */
+      int wr = (w->flags & CGW_NO_RESTORE) ? cached_write(&cache, w, w->value)
+                                           : do_write(w, w->value);
       if (wr == -EINVAL && (w->flags & CGW_DEFER_EINVAL) && pass == 0) {
         deferred[i] = true;
         continue;
@@ -1219,6 +1257,8 @@ int cgroup_plan_execute(const struct cg_plan *p, bool rollback,
       }
     }
   }
+  if (cache.fd >= 0)
+    close(cache.fd);
   if (r == 0 && p->bpf_dir)
     r = cgroup_dev_bpf_apply(p->bpf_dir, p->rules, p->n_rules, e);
   if (r < 0 && rollback) {
