@@ -96,3 +96,39 @@ bench_table() {
 	    }
 	  }' "$1"
 }
+
+# bench_find_runtime RT — locate runtime RT (hull: $HULL_RUNTIME; others on
+# PATH) and record BIN, VER and SUM for it, or mark it absent in STATUS and
+# NOTE (returns 1). The caller declares these associative arrays.
+bench_find_runtime() {
+	local rt=$1 b
+	case $rt in
+	hull) b=$HULL_RUNTIME ;;
+	*) b=$(command -v "$rt" || true) ;;
+	esac
+	if [ -z "$b" ] || [ ! -x "$b" ]; then
+		STATUS[$rt]=absent
+		if [ "$rt" = hull ]; then NOTE[$rt]="not built"; else NOTE[$rt]="not installed"; fi
+		echo "$(disp "$rt"): ${NOTE[$rt]}"
+		return 1
+	fi
+	b=$(readlink -f "$b")
+	BIN[$rt]=$b
+	VER[$rt]=$("$b" --version 2>/dev/null | head -n1 || true)
+	SUM[$rt]=$(sha256sum "$b" | cut -d' ' -f1)
+}
+
+# bench_check_unchanged — a binary rebuilt during the run mixes two builds
+# in its figures: say so in NOTE and as a warning.
+bench_check_unchanged() {
+	local rt
+	for rt in "${!SUM[@]}"; do
+		if [ "$(sha256sum "${BIN[$rt]}" 2>/dev/null | cut -d' ' -f1)" != "${SUM[$rt]}" ]; then
+			NOTE[$rt]="WARNING: ${BIN[$rt]} changed during the benchmark: figures mix two builds"
+			bench_warn "$(disp "$rt"): ${NOTE[$rt]}"
+		fi
+	done
+}
+
+# disp RT — the name a runtime is shown under.
+disp() { if [ "$1" = hull ]; then echo hull-runtime; else echo "$1"; fi; }

@@ -30,7 +30,6 @@ IMAGE=localhost/busybox:bench
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 t_start=$SECONDS
 
-disp() { if [ "$1" = hull ]; then echo hull-runtime; else echo "$1"; fi; }
 
 if ! command -v podman >/dev/null; then
 	bench_warn "podman is not installed (scripts/setup installs it): section skipped"
@@ -135,20 +134,8 @@ errmsg() { # LABEL
 }
 
 for rt in $BENCH_RUNTIMES; do
-	case $rt in
-	hull) b=$HULL_RUNTIME ;;
-	*) b=$(command -v "$rt" || true) ;;
-	esac
-	if [ -z "$b" ] || [ ! -x "$b" ]; then
-		STATUS[$rt]=absent
-		if [ "$rt" = hull ]; then NOTE[$rt]="not built"; else NOTE[$rt]="not installed"; fi
-		echo "$(disp "$rt"): ${NOTE[$rt]}"
-		continue
-	fi
-	b=$(readlink -f "$b")
-	BIN[$rt]=$b
-	VER[$rt]=$("$b" --version 2>/dev/null | head -n1 || true)
-	SUM[$rt]=$(sha256sum "$b" | cut -d' ' -f1)
+	bench_find_runtime "$rt" || continue
+	b=${BIN[$rt]}
 	# hull-runtime by absolute path, crun and runc by name (podman finds them
 	# through containers.conf, as users call them)
 	if [ "$rt" = hull ]; then RTARG[$rt]=$b; else RTARG[$rt]=$rt; fi
@@ -212,12 +199,7 @@ left=$(P ps -aq 2>/dev/null | wc -l)
 
 # ---------------------------------------------------------------- results
 bench_log "summarising"
-for rt in "${!SUM[@]}"; do
-	if [ "$(sha256sum "${BIN[$rt]}" 2>/dev/null | cut -d' ' -f1)" != "${SUM[$rt]}" ]; then
-		NOTE[$rt]="WARNING: ${BIN[$rt]} changed during the benchmark: figures mix two builds"
-		bench_warn "$(disp "$rt"): ${NOTE[$rt]}"
-	fi
-done
+bench_check_unchanged
 stats=$work/stats.json
 bench_stats "$raw" >"$stats"
 

@@ -26,7 +26,6 @@ load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 t_start=$SECONDS
 FIGURES="pids memory resources pause"
 
-disp() { if [ "$1" = hull ]; then echo hull-runtime; else echo "$1"; fi; }
 
 # ---------------------------------------------------------------- bundle
 bench_log "bundle: tests/lib/mkbundle (busybox rootfs, runtime-spec defaults), process sleep 1000"
@@ -107,20 +106,8 @@ verify() {
 }
 
 for rt in $BENCH_RUNTIMES; do
-	case $rt in
-	hull) b=$HULL_RUNTIME ;;
-	*) b=$(command -v "$rt" || true) ;;
-	esac
-	if [ -z "$b" ] || [ ! -x "$b" ]; then
-		STATUS[$rt]=absent
-		if [ "$rt" = hull ]; then NOTE[$rt]="not built"; else NOTE[$rt]="not installed"; fi
-		echo "$(disp "$rt"): ${NOTE[$rt]}"
-		continue
-	fi
-	b=$(readlink -f "$b")
-	BIN[$rt]=$b
-	VER[$rt]=$("$b" --version 2>/dev/null | head -n1 || true)
-	SUM[$rt]=$(sha256sum "$b" | cut -d' ' -f1)
+	bench_find_runtime "$rt" || continue
+	b=${BIN[$rt]}
 	mkdir -p "$work/state/$rt"
 	# smoke: the container every figure needs can be created, started, deleted
 	if bench_time "$rt/smoke" 1 0 "$work/smoke.tsv" -- \
@@ -208,12 +195,7 @@ done
 
 # ---------------------------------------------------------------- results
 bench_log "summarising"
-for rt in "${!SUM[@]}"; do # a binary rebuilt under our feet mixes two versions
-	if [ "$(sha256sum "${BIN[$rt]}" 2>/dev/null | cut -d' ' -f1)" != "${SUM[$rt]}" ]; then
-		NOTE[$rt]="WARNING: ${BIN[$rt]} changed during the benchmark: figures mix two builds"
-		bench_warn "$(disp "$rt"): ${NOTE[$rt]}"
-	fi
-done
+bench_check_unchanged
 stats=$work/stats.json
 bench_stats "$raw" >"$stats"
 

@@ -25,7 +25,6 @@ pfx=hb$$ # every container id, so every cgroup name, starts with it
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 t_start=$SECONDS
 
-disp() { if [ "$1" = hull ]; then echo hull-runtime; else echo "$1"; fi; }
 
 # ---------------------------------------------------------------- bundles
 bench_log "bundles: tests/lib/mkbundle (busybox rootfs, runtime-spec defaults)"
@@ -49,20 +48,8 @@ cleanup_rt() { # delete whatever a failed measurement left behind
 }
 
 for rt in $BENCH_RUNTIMES; do
-	case $rt in
-	hull) b=$HULL_RUNTIME ;;
-	*) b=$(command -v "$rt" || true) ;;
-	esac
-	if [ -z "$b" ] || [ ! -x "$b" ]; then
-		STATUS[$rt]=absent
-		if [ "$rt" = hull ]; then NOTE[$rt]="not built"; else NOTE[$rt]="not installed"; fi
-		echo "$(disp "$rt"): ${NOTE[$rt]}"
-		continue
-	fi
-	b=$(readlink -f "$b")
-	BIN[$rt]=$b
-	VER[$rt]=$("$b" --version 2>/dev/null | head -n1 || true)
-	SUM[$rt]=$(sha256sum "$b" | cut -d' ' -f1)
+	bench_find_runtime "$rt" || continue
+	b=${BIN[$rt]}
 	mkdir -p "$work/state/$rt"
 	if bench_time "$rt/smoke" 1 0 "$work/smoke.tsv" -- \
 		@step run "$b" --root "$work/state/$rt" run --bundle "$work/b-true" "$pfx-$rt-smoke"; then
@@ -276,12 +263,7 @@ fi
 
 # ---------------------------------------------------------------- results
 bench_log "summarising"
-for rt in "${!SUM[@]}"; do # a binary rebuilt under our feet mixes two versions
-	if [ "$(sha256sum "${BIN[$rt]}" 2>/dev/null | cut -d' ' -f1)" != "${SUM[$rt]}" ]; then
-		NOTE[$rt]="WARNING: ${BIN[$rt]} changed during the benchmark: figures mix two builds"
-		bench_warn "$(disp "$rt"): ${NOTE[$rt]}"
-	fi
-done
+bench_check_unchanged
 stats=$work/stats.json
 bench_stats "$raw" >"$stats"
 
