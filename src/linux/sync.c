@@ -6,16 +6,8 @@
 #include <stddef.h>
 #include <unistd.h>
 
-int sync_send(int sock, uint32_t type, int32_t value, const char *text,
-              int fd) {
-  struct sync_msg m = {.type = type, .value = value};
-  size_t len = offsetof(struct sync_msg, text);
-  if (text) {
-    size_t n = strnlen(text, sizeof m.text - 1);
-    memcpy(m.text, text, n);
-    len += n + 1;
-  }
-  struct iovec iov = {.iov_base = &m, .iov_len = len};
+int sock_send_fd(int sock, const void *buf, size_t len, int fd) {
+  struct iovec iov = {.iov_base = (void *)buf, .iov_len = len};
   union {
     char buf[CMSG_SPACE(sizeof(int))];
     struct cmsghdr align;
@@ -36,6 +28,18 @@ int sync_send(int sock, uint32_t type, int32_t value, const char *text,
     r = sendmsg(sock, &mh, MSG_NOSIGNAL);
   while (r < 0 && errno == EINTR);
   return r < 0 ? -errno : 0;
+}
+
+int sync_send(int sock, uint32_t type, int32_t value, const char *text,
+              int fd) {
+  struct sync_msg m = {.type = type, .value = value};
+  size_t len = offsetof(struct sync_msg, text);
+  if (text) {
+    size_t n = strnlen(text, sizeof m.text - 1);
+    memcpy(m.text, text, n);
+    len += n + 1;
+  }
+  return sock_send_fd(sock, &m, len, fd);
 }
 
 int sync_recv(int sock, struct sync_msg *m, int *fd) {

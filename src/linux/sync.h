@@ -4,6 +4,7 @@
 #ifndef HULL_SYNC_H
 #define HULL_SYNC_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "../common/error.h"
@@ -30,6 +31,8 @@ struct sync_msg {
 
 int sync_send(int sock, uint32_t type, int32_t value, const char *text,
               int fd);
+/* One sendmsg of BUF with FD attached (SCM_RIGHTS) when fd >= 0. */
+int sock_send_fd(int sock, const void *buf, size_t len, int fd);
 /* Receive one message; *fd gets an attached descriptor or -1. Returns 0,
  * -EPIPE on a closed peer, or -errno. */
 int sync_recv(int sock, struct sync_msg *m, int *fd);

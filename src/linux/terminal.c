@@ -14,6 +14,7 @@
 
 #include "../common/cleanup.h"
 #include "../common/fs.h"
+#include "sync.h"
 
 int console_socket_connect(const char *path, struct hull_error *e) {
   struct sockaddr_un addr = {.sun_family = AF_UNIX};
@@ -60,24 +61,8 @@ int terminal_setup_in_container(unsigned width, unsigned height,
 }
 
 int send_fd(int sock, int fd, const char *name) {
-  union {
-    char buf[CMSG_SPACE(sizeof(int))];
-    struct cmsghdr align;
-  } ctl;
-  memset(&ctl, 0, sizeof ctl);
-  struct iovec iov = {.iov_base = (void *)name, .iov_len = strlen(name)};
-  struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1,
-                      .msg_control = ctl.buf, .msg_controllen = sizeof ctl.buf};
-  struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  memcpy(CMSG_DATA(c), &fd, sizeof fd);
-  ssize_t r;
-  do
-    r = sendmsg(sock, &mh, MSG_NOSIGNAL);
-  while (r < 0 && errno == EINTR);
-  return r < 0 ? -errno : 0;
+  /* The payload is the name, as runc sends it with the console. */
+  return sock_send_fd(sock, name, strlen(name), fd);
 }
 
 int recv_fd(int sock) {
