@@ -10,7 +10,7 @@ CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -MMD -MP \
 STATIC_LIBS = -ljansson -lcap -lseccomp
 B := build
 
-LIB_SRC := $(filter-out $(LIB_EXCLUDE),$(wildcard src/common/*.c src/spec/*.c src/linux/*.c src/runtime/*.c))
+LIB_SRC := $(filter-out $(LIB_EXCLUDE),$(wildcard src/common/*.c src/spec/*.c src/linux/*.c src/runtime/*.c src/vm/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(B)/%.o)
 
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
@@ -19,9 +19,12 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
 
-PROGRAMS := $(B)/hull-runtime
+GUEST_SRC := $(wildcard src/guest/*.c)
+GUEST_OBJ := $(GUEST_SRC:%.c=$(B)/%.o)
 
-.PHONY: all check unit integration fuzz fuzz-smoke bench clean
+PROGRAMS := $(B)/hull-runtime $(B)/hull-init $(B)/guest/initramfs.cpio
+
+.PHONY: all check unit integration fuzz fuzz-smoke bench clean guest-kernel
 
 all: $(PROGRAMS)
 
@@ -36,6 +39,21 @@ $(B)/libhull.a: $(LIB_OBJ)
 $(B)/hull-runtime: $(B)/src/cli/hull-runtime.o $(B)/libhull.a
 	$(CC) $(CFLAGS) -static -o $@ $^ $(STATIC_LIBS)
 	ln -sf hull-runtime $(B)/hull-runtime-vm
+
+# hull-init: PID 1 of a VM guest, static, alone in a tiny initramfs.
+$(B)/hull-init: $(GUEST_OBJ) $(B)/libhull.a
+	$(CC) $(CFLAGS) -static -o $@ $^ $(STATIC_LIBS)
+
+$(B)/guest/initramfs.cpio: $(B)/hull-init scripts/mkinitramfs
+	@mkdir -p $(dir $@)
+	scripts/mkinitramfs $@ $(B)/hull-init
+
+# The guest kernel: built once from Debian's linux-source and cached
+# outside the clone (scripts/guest-kernel), linked into build/guest.
+guest-kernel:
+	@mkdir -p $(B)/guest
+	scripts/guest-kernel
+	ln -sf "$$(scripts/guest-kernel --print-path)" $(B)/guest/vmlinux
 
 $(B)/tests/%: tests/unit/%.c $(B)/libhull.a
 	@mkdir -p $(dir $@)

@@ -228,7 +228,25 @@ static void exec_sealed_copy(int self, char **argv) {
   usage_error("protect the runtime binary: exec: %s", strerror(errno));
 }
 
+/* VM isolation finds the guest's kernel and initramfs in `guest` beside
+ * the binary: remember where that is before the re-execution hides it. */
+static void note_guest_dir(void) {
+  if (getenv("HULL_GUEST_DIR"))
+    return;
+  char path[PATH_MAX];
+  ssize_t n = readlink("/proc/self/exe", path, sizeof path - 8);
+  if (n <= 0)
+    return;
+  path[n] = 0;
+  char *slash = strrchr(path, '/');
+  if (!slash)
+    return;
+  strcpy(slash + 1, "guest");
+  setenv("HULL_GUEST_DIR", path, 0);
+}
+
 static void run_protected(char **argv) {
+  note_guest_dir();
   _cleanup_close_ int self = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
   if (self < 0)
     usage_error("protect the runtime binary: /proc/self/exe: %s", strerror(errno));
@@ -388,6 +406,13 @@ static int cmd_ps(struct runtime_opts *ro, int argc, char **argv, int i) {
   if (strcmp(format, "table") && strcmp(format, "json"))
     usage_error("ps: --format must be table or json");
   struct hull_error e = {0};
+  if (!strcmp(format, "table")) {
+    int t = container_ps_table(ro, id, stdout, &e);
+    if (t < 0)
+      return fail(&e);
+    if (t == 0)
+      return 0;
+  }
   pid_t *pids;
   size_t n;
   if (container_pids(ro, id, &pids, &n, &e) < 0)

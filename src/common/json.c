@@ -567,6 +567,7 @@ struct out {
   char *buf;
   size_t len, cap;
   bool failed;
+  bool unwrap; /* negative integers as their uint64 literal */
 };
 
 static bool out_reserve(struct out *o, size_t more) {
@@ -667,7 +668,11 @@ static void dump_value(struct out *o, const json_t *v, int depth) {
     dump_string(o, json_string_value(v), json_string_length(v));
     break;
   case JSON_INTEGER:
-    n = snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+    if (o->unwrap && json_integer_value(v) < 0)
+      n = snprintf(num, sizeof num, "%llu",
+                   (unsigned long long)json_integer_value(v));
+    else
+      n = snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
     out_put(o, num, (size_t)n);
     break;
   case JSON_REAL: {
@@ -710,8 +715,8 @@ static void dump_value(struct out *o, const json_t *v, int depth) {
   }
 }
 
-char *hjson_dumps(const json_t *v) {
-  struct out o = {0};
+static char *dumps(const json_t *v, bool unwrap) {
+  struct out o = {.unwrap = unwrap};
   if (!v)
     return NULL;
   dump_value(&o, v, 0);
@@ -723,9 +728,17 @@ char *hjson_dumps(const json_t *v) {
   return o.buf;
 }
 
+char *hjson_dumps(const json_t *v) { return dumps(v, false); }
+
+char *hjson_dumps_wrapped(const json_t *v) { return dumps(v, true); }
+
 /* ---- arena ------------------------------------------------------------- */
 
 static char *arena_cur, *arena_end;
+/* Every chunk, so that a process leaving the arena can tell its values
+ * (never freed) from the ones malloc made afterwards. */
+static struct { char *start, *end; } *arena_chunks;
+static size_t arena_n;
 
 static void *arena_malloc(size_t n) {
   n = (n + 15) & ~(size_t)15;
@@ -734,6 +747,14 @@ static void *arena_malloc(size_t n) {
     char *p = malloc(chunk);
     if (!p)
       return NULL;
+    void *grown = realloc(arena_chunks, (arena_n + 1) * sizeof *arena_chunks);
+    if (!grown) {
+      free(p);
+      return NULL;
+    }
+    arena_chunks = grown;
+    arena_chunks[arena_n].start = p;
+    arena_chunks[arena_n++].end = p + chunk;
     arena_cur = p;
     arena_end = p + chunk;
   }
@@ -743,6 +764,15 @@ static void *arena_malloc(size_t n) {
 }
 
 static void arena_free(void *p) { (void)p; }
+
+static void mixed_free(void *p) {
+  for (size_t i = 0; i < arena_n; i++)
+    if ((char *)p >= arena_chunks[i].start && (char *)p < arena_chunks[i].end)
+      return;
+  free(p);
+}
+
+void hjson_leave_arena(void) { json_set_alloc_funcs(malloc, mixed_free); }
 
 void hjson_use_arena(void) {
   json_set_alloc_funcs(arena_malloc, arena_free);

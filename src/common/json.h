@@ -30,6 +30,11 @@ json_t *hjson_loadb(const char *text, size_t len, int flags, bool *wrapped,
 /* Compact JSON text of V (malloc'd, NUL-terminated), like
  * json_dumps(v, JSON_COMPACT). */
 char *hjson_dumps(const json_t *v);
+/* For a document loaded with HJSON_WRAP_UINT64 that is read again by the
+ * same loader: negative integers are written as their uint64 literal,
+ * which the loader wraps back to the same value (so RLIM_INFINITY stays
+ * RLIM_INFINITY and -1 stays -1), and the reader sees a wrapped document. */
+char *hjson_dumps_wrapped(const json_t *v);
 
 /* Length of the valid UTF-8 sequence at S (N bytes available), 0 if it is
  * not one (overlong forms and surrogates included). */
@@ -41,5 +46,8 @@ bool hjson_valid_utf8(const char *s);
  * is never freed (the process exit frees it). Makes building and freeing
  * documents almost free. Call once, before any jansson value exists. */
 void hjson_use_arena(void);
+/* For a process that stays (a VM supervisor forked from the runtime):
+ * allocate with malloc again; values made in the arena stay valid. */
+void hjson_leave_arena(void);
 
 #endif

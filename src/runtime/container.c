@@ -558,8 +558,9 @@ static void add_cap(json_t *proc, const char *name) {
 }
 
 static int build_exec_process(struct container *c, const struct exec_request *req,
-                              json_t **out, struct hull_error *e) {
+                              json_t **out, bool *wrapped, struct hull_error *e) {
   json_t *proc;
+  *wrapped = c->spec.uint64_wrapped;
   if (req->process_file) {
     json_error_t je;
     _cleanup_free_ char *text = NULL;
@@ -567,7 +568,7 @@ static int build_exec_process(struct container *c, const struct exec_request *re
     int r = fs_read_file(req->process_file, &text, &len, e);
     if (r < 0)
       return hull_err_prefix(e, "exec --process");
-    proc = hjson_loadb(text, len, HJSON_WRAP_UINT64, NULL, &je);
+    proc = hjson_loadb(text, len, HJSON_WRAP_UINT64, wrapped, &je);
     if (!proc)
       return hull_err(e, EINVAL, "process %s: invalid JSON at line %d column %d: %s",
                       req->process_file, je.line, je.column, je.text);
@@ -658,9 +659,10 @@ int container_exec(const struct runtime_opts *ro, const char *id,
                  id, st);
     goto out;
   }
-  if ((r = load_spec(c, e)) < 0 || (r = build_exec_process(c, req, &pj, e)) < 0)
+  bool wrapped;
+  if ((r = load_spec(c, e)) < 0 || (r = build_exec_process(c, req, &pj, &wrapped, e)) < 0)
     goto out;
-  if ((r = spec_parse_process(pj, &proc, e)) < 0) {
+  if ((r = spec_parse_process(pj, wrapped, &proc, e)) < 0) {
     hull_err_prefix(e, "exec");
     goto out;
   }
@@ -669,6 +671,7 @@ int container_exec(const struct runtime_opts *ro, const char *id,
   flock(c->dirfd, LOCK_UN);
   struct exec_opts o = {
       .process = &proc,
+      .process_json = pj,
       .console_socket = req->console_socket,
       .pid_file = req->pid_file,
       .preserve_fds = req->preserve_fds,
@@ -678,6 +681,22 @@ int container_exec(const struct runtime_opts *ro, const char *id,
 out:
   spec_process_free(&proc);
   json_decref(pj);
+  container_free(c);
+  return r;
+}
+
+int container_ps_table(const struct runtime_opts *ro, const char *id, FILE *out,
+                       struct hull_error *e) {
+  struct container *c;
+  int r = container_load(ro, id, false, &c, e);
+  if (r < 0)
+    return r;
+  if (!c->ops->ps_table)
+    r = 1;
+  else if (!strcmp(container_status(c), "stopped"))
+    r = hull_err(e, ESRCH, "container %s: not running", id);
+  else
+    r = c->ops->ps_table(c, out, e);
   container_free(c);
   return r;
 }

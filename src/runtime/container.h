@@ -90,6 +90,10 @@ int container_events(const struct runtime_opts *ro, const char *id,
 /* Pids of the container's processes (caller frees). */
 int container_pids(const struct runtime_opts *ro, const char *id, pid_t **pids,
                    size_t *n, struct hull_error *e);
+/* `ps` as a table by the driver itself (a VM's processes are the
+ * guest's); returns 1 when the driver has no table of its own. */
+int container_ps_table(const struct runtime_opts *ro, const char *id, FILE *out,
+                       struct hull_error *e);
 /* The OCI state document (caller frees). */
 int container_state_json(const struct runtime_opts *ro, const char *id,
                          json_t **out, struct hull_error *e);

@@ -8,9 +8,10 @@ int driver_by_name(const char *name, const struct isolation_ops **out,
     *out = &process_isolation_ops;
     return 0;
   }
-  if (!strcmp(name, "vm") || !strcmp(name, "hyperv"))
-    return hull_err(e, ENOTSUP,
-                    "isolation \"vm\": not available in this build of hull");
+  if (!strcmp(name, "vm") || !strcmp(name, "hyperv")) {
+    *out = &vm_isolation_ops;
+    return 0;
+  }
   return hull_err(e, EINVAL,
                   "isolation \"%s\": unknown (use process or vm)", name);
 }

@@ -7,6 +7,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #include "../common/error.h"
@@ -27,6 +28,7 @@ struct create_opts {
 
 struct exec_opts {
   struct spec_process *process;
+  json_t *process_json;       /* the same process as JSON */
   const char *console_socket;
   const char *pid_file;
   int preserve_fds;
@@ -65,9 +67,13 @@ struct isolation_ops {
   /* The container's processes, as host pids. */
   int (*pids)(struct container *c, pid_t **pids, size_t *n,
               struct hull_error *e);
+  /* `ps` as a table; NULL: the host's ps over pids(). A VM's processes
+   * are the guest's, which only hull-init can list. */
+  int (*ps_table)(struct container *c, FILE *out, struct hull_error *e);
 };
 
 extern const struct isolation_ops process_isolation_ops;
+extern const struct isolation_ops vm_isolation_ops;
 
 /* Pick the driver: explicit choice (--isolation), else the annotation
  * org.hull.isolation, else the program name (hull-runtime-vm), else process.

@@ -184,6 +184,7 @@ struct spec {
   struct spec_linux linux;
   json_t *vm;            /* the "vm" section, for the vm driver */
   json_t *json;          /* the whole document */
+  bool uint64_wrapped;   /* json holds wrapped uint64 literals (above) */
 };
 
 /* Parse config.json text. bundle is used to resolve a relative root.path
@@ -200,8 +201,10 @@ int spec_load(const char *bundle, struct spec *out, struct hull_error *e);
 
 /* Parse a process object alone (hull-runtime exec --process FILE).
  * Messages name fields relative to the object ("args: must be ..."), for
- * the caller to prefix with the file name; on error *out is zeroed. */
-int spec_parse_process(json_t *obj, struct spec_process *out,
+ * the caller to prefix with the file name; on error *out is zeroed.
+ * wrapped: the object came from a document with wrapped uint64 literals,
+ * whose negative values in uint64 fields are those literals. */
+int spec_parse_process(json_t *obj, bool wrapped, struct spec_process *out,
                        struct hull_error *e);
 
 void spec_free(struct spec *s);

@@ -1094,6 +1094,7 @@ static int parse_text(struct ctx *c, const char *text, size_t len,
     return -EINVAL;
   }
   out->json = doc;
+  out->uint64_wrapped = c->wrapped;
   return parse_doc(c, doc, out);
 }
 
@@ -1108,9 +1109,9 @@ int spec_parse(const char *text, size_t len, const char *bundle,
   return r;
 }
 
-int spec_parse_process(json_t *obj, struct spec_process *out,
+int spec_parse_process(json_t *obj, bool wrapped, struct spec_process *out,
                        struct hull_error *e) {
-  struct ctx c = {.e = e};
+  struct ctx c = {.e = e, .wrapped = wrapped};
   memset(out, 0, sizeof *out);
   int r = parse_process(&c, obj, NULL, out);
   if (r < 0)

@@ -46,6 +46,15 @@ skip() { log "SKIP: $*"; exit 77; }
 PROCESS_ONLY=${PROCESS_ONLY:-}
 process_only() { PROCESS_ONLY="$PROCESS_ONLY $*"; }
 
+# runs_in_vm — declared at file level: the file's tests (but process_only
+# ones) run under ISOLATION=vm too. Each VM test boots a guest (seconds
+# under emulation), so only files whose behaviour must hold in a VM opt in.
+# vm_only TEST... — these tests run with ISOLATION=vm only.
+FILE_VM=${FILE_VM:-0}
+VM_ONLY=${VM_ONLY:-}
+runs_in_vm() { FILE_VM=1; }
+vm_only() { VM_ONLY="$VM_ONLY $*"; }
+
 # known_quirk NAME REASON — true (and logged) when the runtime under test
 # is the reference runtime NAME (runc, crun), whose known deviation from
 # runc/spec behaviour makes the next check not apply:

@@ -22,7 +22,12 @@
 # (these read the container's cgroup files on the host, or test the
 # annotation that chooses process isolation)
 process_only test_podman_memory test_podman_pids_limit test_podman_cpus \
-  test_podman_update test_podman_annotation_isolation test_containerd_memory_limit
+  test_podman_update test_podman_annotation_isolation test_containerd_memory_limit \
+  test_podman_network_host_and_none
+# (the annotation alone turns a plain hull-runtime into a VM runtime)
+vm_only test_podman_annotation_vm
+
+runs_in_vm
 
 ENG_DIR=$LIB_DIR/engines
 ENG_IMAGE=localhost/busybox:test
@@ -31,7 +36,7 @@ ENG_IMAGE=localhost/busybox:test
 
 # eng_runtime — the runtime binary an engine is told to use
 eng_runtime() {
-  if [ "${IS_HULL:-0}" = 1 ] && [ "$ISOLATION" = vm ]; then
+  if [ "${IS_HULL:-0}" = 1 ] && [ "$ISOLATION" = vm ] && [ -z "${ENG_PLAIN:-}" ]; then
     echo "$(dirname "$RUNTIME")/hull-runtime-vm"
   else
     echo "$RUNTIME"
@@ -430,6 +435,19 @@ test_podman_annotation_isolation() {
       "${PRUN[@]}" "$ENG_IMAGE" true
     assert_rc 126
   fi
+  must P ps -aq
+  assert_out ""
+  eng_assert_no_state
+}
+
+test_podman_annotation_vm() {
+  [ "${IS_HULL:-0}" = 1 ] || skip "hull's annotation"
+  podman_setup
+  ENG_PLAIN=1
+  try P run --rm --annotation org.hull.isolation=vm "${PRUN[@]}" "$ENG_IMAGE" \
+    sh -c 'uname -r; exit 6'
+  assert_rc 6
+  assert_ne "$(uname -r)" "$OUT" "kernel release: the container runs in a VM"
   must P ps -aq
   assert_out ""
   eng_assert_no_state

@@ -1,5 +1,7 @@
 # t_exec.sh — `exec` into a running container.
 
+runs_in_vm
+
 # (these look at the exec'd process from the host)
 process_only test_exec_joins_every_namespace_and_cgroup test_exec_detach_pid_file \
   test_exec_process_dies_with_container

@@ -1,5 +1,7 @@
 # t_lifecycle.sh — create, start, state, kill, delete, list and their errors.
 
+runs_in_vm
+
 # (these look at host-side processes and cgroups of the container)
 process_only test_delete_force_running test_kill_by_name_and_number test_delete_removes_cgroups \
   test_ps_lists_container_processes

@@ -1,6 +1,8 @@
 # t_mounts.sh — root file system, mounts, /proc, /dev, masked and
 # read-only paths, mount destinations through symlinks.
 
+runs_in_vm
+
 test_proc_shows_only_container_processes() {
   set_args sh -c 'echo /proc/[0-9]*; tr "\0" " " < /proc/1/cmdline; echo'
   CID=$(newid)

@@ -1,6 +1,8 @@
 # t_process.sh — the container process: pid, hostname, env, cwd, user,
 # umask, rlimits, capabilities.
 
+runs_in_vm
+
 process_only test_pid_file_is_host_pid_of_init
 
 test_pid_file_is_host_pid_of_init() {

@@ -1,5 +1,7 @@
 # t_run.sh — `run`: stdio, exit codes, detach, signal forwarding.
 
+runs_in_vm
+
 test_run_stdout_stderr() {
   run_in sh -c 'echo to-stdout; echo to-stderr >&2; echo more-stdout'
   assert_ok

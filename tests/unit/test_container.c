@@ -232,28 +232,32 @@ static void test_driver_select(void **state) {
   /* explicit */
   assert_int_equal(PICK("process", NULL, NULL), 0);
   assert_ptr_equal(ops, &process_isolation_ops);
-  assert_int_equal(PICK("vm", NULL, NULL), -ENOTSUP);
-  assert_non_null(strstr(e.msg, "not available in this build"));
+  assert_int_equal(PICK("vm", NULL, NULL), 0);
+  assert_ptr_equal(ops, &vm_isolation_ops);
+  assert_int_equal(PICK("hyperv", NULL, NULL), 0);
+  assert_ptr_equal(ops, &vm_isolation_ops);
   assert_int_equal(PICK("bogus", NULL, NULL), -EINVAL);
   assert_non_null(strstr(e.msg, "bogus"));
   assert_int_equal(PICK("Process", NULL, NULL), -EINVAL);
   /* explicit wins over the annotation and the program name */
   assert_int_equal(PICK("process", "vm", "hull-runtime-vm"), 0);
   assert_ptr_equal(ops, &process_isolation_ops);
-  assert_int_equal(PICK("vm", "process", "hull-runtime"), -ENOTSUP);
+  assert_int_equal(PICK("vm", "process", "hull-runtime"), 0);
+  assert_ptr_equal(ops, &vm_isolation_ops);
   assert_int_equal(PICK("bogus", "process", NULL), -EINVAL);
   /* the annotation wins over the program name; its errors say so */
   assert_int_equal(PICK(NULL, "process", "hull-runtime-vm"), 0);
   assert_ptr_equal(ops, &process_isolation_ops);
-  assert_int_equal(PICK("", "vm", "hull-runtime"), -ENOTSUP);
-  assert_non_null(strstr(e.msg, "org.hull.isolation"));
-  assert_int_equal(e.code, ENOTSUP);
+  assert_int_equal(PICK("", "vm", "hull-runtime"), 0);
+  assert_ptr_equal(ops, &vm_isolation_ops);
   assert_int_equal(PICK(NULL, "nope", NULL), -EINVAL);
   assert_non_null(strstr(e.msg, "org.hull.isolation"));
   assert_non_null(strstr(e.msg, "nope"));
   /* the program name */
-  assert_int_equal(PICK(NULL, NULL, "hull-runtime-vm"), -ENOTSUP);
-  assert_int_equal(PICK(NULL, "", "/opt/hull/bin/hull-runtime-vm"), -ENOTSUP);
+  assert_int_equal(PICK(NULL, NULL, "hull-runtime-vm"), 0);
+  assert_ptr_equal(ops, &vm_isolation_ops);
+  assert_int_equal(PICK(NULL, "", "/opt/hull/bin/hull-runtime-vm"), 0);
+  assert_ptr_equal(ops, &vm_isolation_ops);
   assert_int_equal(PICK(NULL, NULL, "/opt/hull-runtime-vm/hull-runtime"), 0);
   assert_ptr_equal(ops, &process_isolation_ops);
   assert_int_equal(PICK(NULL, NULL, "vm"), 0);
@@ -437,9 +441,6 @@ static void test_state_errors(void **state) {
   write_state("badtype", "{\"status\":1,\"pid\":0,\"startTime\":0,\"bundle\":\"/b\","
                          "\"isolation\":\"process\",\"created\":\"\"}");
   expect_load_error("badtype", EINVAL, "corrupt");
-  write_state("vm", "{\"status\":\"created\",\"pid\":0,\"startTime\":0,\"bundle\":"
-                    "\"/b\",\"isolation\":\"vm\",\"created\":\"\"}");
-  expect_load_error("vm", ENOTSUP, "vm");
   write_state("unknown", "{\"status\":\"created\",\"pid\":0,\"startTime\":0,"
                          "\"bundle\":\"/b\",\"isolation\":\"zone\",\"created\":\"\"}");
   expect_load_error("unknown", EINVAL, "zone");

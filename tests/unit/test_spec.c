@@ -1033,7 +1033,7 @@ static void test_parse_process(void **state) {
                "'scheduler':{'policy':'SCHED_BATCH'}}");
   json_t *o = json_loads(t, 0, &jerr);
   free(t);
-  assert_int_equal(spec_parse_process(o, &p, &e), 0);
+  assert_int_equal(spec_parse_process(o, false, &p, &e), 0);
   json_decref(o); /* the process keeps its own references */
   assert_string_equal(p.args[1], "-l");
   assert_string_equal(p.cwd, "/tmp");
@@ -1049,13 +1049,13 @@ static void test_parse_process(void **state) {
          "'hard':0}]}");
   o = json_loads(t, 0, &jerr);
   free(t);
-  assert_int_equal(spec_parse_process(o, &p, &e), -EINVAL);
+  assert_int_equal(spec_parse_process(o, false, &p, &e), -EINVAL);
   assert_string_equal(e.msg, "rlimits[0].type: unknown rlimit \"RLIMIT_X\"");
   assert_true(all_zero(&p, sizeof p));
   json_decref(o);
 
   o = json_array();
-  assert_int_equal(spec_parse_process(o, &p, &e), -EINVAL);
+  assert_int_equal(spec_parse_process(o, false, &p, &e), -EINVAL);
   assert_string_equal(e.msg, "must be an object");
   json_decref(o);
 }
