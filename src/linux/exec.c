@@ -251,13 +251,8 @@ int process_exec(struct container *c, const struct exec_opts *o,
     sigprocmask(SIG_SETMASK, &old, NULL);
     return r;
   }
-  if (o->pid_file) {
-    char text[32];
-    snprintf(text, sizeof text, "%d", pid);
-    _cleanup_close_ int fd = open(o->pid_file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0 || fs_write_all(fd, text, strlen(text)) < 0)
-      r = hull_errno(e, errno, "pid file %s", o->pid_file);
-  }
+  if (o->pid_file)
+    r = container_write_pid_file(o->pid_file, pid, e);
   if (o->detach) {
     if (master >= 0)
       close(master);

@@ -216,7 +216,7 @@ static void now_rfc3339(char *buf, size_t len) {
            tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec);
 }
 
-static int write_pid_file(const char *path, pid_t pid, struct hull_error *e) {
+int container_write_pid_file(const char *path, pid_t pid, struct hull_error *e) {
   char text[32];
   snprintf(text, sizeof text, "%d", pid);
   /* Atomic like runc: engines poll for the file and must never read half. */
@@ -327,7 +327,7 @@ int container_create(const struct runtime_opts *ro, const char *id,
   snprintf(c->status, sizeof c->status, "created");
   if ((r = container_save(c, e)) < 0)
     goto fail_kill;
-  if (o->pid_file && (r = write_pid_file(o->pid_file, c->pid, e)) < 0)
+  if (o->pid_file && (r = container_write_pid_file(o->pid_file, c->pid, e)) < 0)
     goto fail_kill;
   *out = c;
   return 0;

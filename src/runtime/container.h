@@ -114,6 +114,9 @@ void container_free(struct container *c);
 const char *container_status(struct container *c);
 /* The OCI state of c with the given status (for hooks and `state`). */
 json_t *container_oci_state(struct container *c, const char *status);
+/* Write a pid to --pid-file atomically (engines poll for it and must never
+ * read half of it). */
+int container_write_pid_file(const char *path, pid_t pid, struct hull_error *e);
 /* Persist c's state (state.json, atomically). */
 int container_save(struct container *c, struct hull_error *e);
 

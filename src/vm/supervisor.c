@@ -286,6 +286,16 @@ __attribute__((noreturn)) static void finish(struct sv *sv, int status,
   _exit(status);
 }
 
+/* The monitor ended (or closed the channel) under a live container. */
+__attribute__((noreturn)) static void vm_gone(struct sv *sv) {
+  char why[600], reason[800];
+  console_reason(sv, why, sizeof why);
+  snprintf(reason, sizeof reason,
+           "the VM stopped before the container's process exited%s%s%s",
+           *why ? " (" : "", why, *why ? ")" : "");
+  finish(sv, 255, reason);
+}
+
 static void send_frame(struct sv *sv, uint16_t type, uint32_t stream,
                        const void *data, size_t len) {
   if (vm_writer_put(&sv->wr, type, stream, data, len) < 0)
@@ -620,12 +630,7 @@ static void on_signal(struct sv *sv) {
       while ((p = waitpid(-1, &status, WNOHANG)) > 0)
         if (p == sv->vmm) {
           sv->vmm = 0;
-          char why[600], reason[800];
-          console_reason(sv, why, sizeof why);
-          snprintf(reason, sizeof reason,
-                   "the VM stopped before the container's process exited%s%s%s",
-                   *why ? " (" : "", why, *why ? ")" : "");
-          finish(sv, 255, reason);
+          vm_gone(sv);
         }
       continue;
     }
@@ -729,6 +734,15 @@ static int make_terminal(struct sv *sv, struct hull_error *e) {
   struct stream *m = &sv->s[0];
   m->tty = true;
   m->in_fd = m->out_fd = m->err_fd = slave;
+  /* The runtime's stdio is not the container's: holding it would keep an
+   * engine waiting for `create` to close its output (containerd's shim). */
+  int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+  if (null >= 0) {
+    dup2(null, STDIN_FILENO);
+    dup2(null, STDOUT_FILENO);
+    dup2(null, STDERR_FILENO);
+    close(null);
+  }
   return 0;
 }
 
@@ -884,15 +898,9 @@ void vm_supervise(struct vm_supervisor_args *a) {
           int got = vm_reader_fill(&sv->rd, sv->port);
           if (got == 0 || (got < 0 && got != -EAGAIN)) {
             /* the monitor is going away: its exit status says more */
-            int status;
-            if (sv->vmm > 0 && waitpid(sv->vmm, &status, 0) == sv->vmm)
+            if (sv->vmm > 0 && waitpid(sv->vmm, NULL, 0) == sv->vmm)
               sv->vmm = 0;
-            char why[600], reason[800];
-            console_reason(sv, why, sizeof why);
-            snprintf(reason, sizeof reason,
-                     "the VM stopped before the container's process exited%s%s%s",
-                     *why ? " (" : "", why, *why ? ")" : "");
-            finish(sv, 255, reason);
+            vm_gone(sv);
           }
           struct vm_frame f;
           int fr;

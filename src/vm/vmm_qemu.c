@@ -140,9 +140,12 @@ static int qemu_launch(const struct vmm_config *c, pid_t *pid,
   if (log_debug_enabled()) {
     char line[4096];
     size_t n = 0;
-    for (size_t i = 0; i < b.n && n < sizeof line; i++)
-      n += (size_t)snprintf(line + n, sizeof line - n, "%s%s", i ? " " : "",
-                            b.argv[i]);
+    /* quoted as a shell would read it back (bench/vm.sh does) */
+    for (size_t i = 0; i < b.n && n < sizeof line; i++) {
+      const char *q = strpbrk(b.argv[i], " '\"") ? "'" : "";
+      n += (size_t)snprintf(line + n, sizeof line - n, "%s%s%s%s", i ? " " : "", q,
+                            b.argv[i], q);
+    }
     log_debug("VM monitor: %s", line);
   }
   int report[2];
