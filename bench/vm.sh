@@ -71,13 +71,14 @@ mkdir -p "$work/floor-root/dev"
 cp "$tooldir/vm-floor-init" "$work/floor-root/init"
 (cd "$work/floor-root" && find . | cpio -o -H newc --quiet) >"$work/floor.cpio" || exit 1
 
-# the monitor's command line, as hull-runtime starts it
+# the monitor's command line, as hull-runtime starts it (a logrus-style
+# line of the --log file: msg="...")
 if ! "$H" "${R[@]}" --isolation=vm --debug --log "$work/debug.log" run -b "$work/b" "$pfx-probe" \
 	>/dev/null 2>"$work/err/probe.log"; then
 	skip_section "hull-runtime --isolation=vm run failed: $(grep -m1 . "$work/err/probe.log")"
 fi
 accel_note=$(grep -m1 -o 'using QEMU emulation.*' "$work/err/probe.log" || true)
-qemu_line=$(sed -n 's/.*VM monitor: \(qemu-system.*\)$/\1/p' "$work/debug.log" | head -n1)
+qemu_line=$(sed -n 's/.*VM monitor: \(qemu-system.*\)"$/\1/p' "$work/debug.log" | head -n1)
 [ -n "$qemu_line" ] || skip_section "no monitor command line in hull-runtime's debug log"
 eval "floor=($qemu_line)"
 for i in "${!floor[@]}"; do
@@ -85,7 +86,7 @@ for i in "${!floor[@]}"; do
 	socket,id=hull,*) floor[i]=null,id=hull ;;
 	socket,id=qmp,*) floor[i]=null,id=qmp ;;
 	file,id=console,*) floor[i]=file,id=console,path=$work/floor-console.log ;;
-	*hull.debug*) floor[i]=${floor[$i]/ hull.debug/} ;;
+	*hull_debug=1*) floor[i]=${floor[$i]/ hull_debug=1/} ;;
 	esac
 	[ "${floor[$i]}" = -initrd ] && floor[i + 1]=$work/floor.cpio
 done

@@ -101,7 +101,7 @@ static void build_argv(const struct vmm_config *c, struct argv_builder *b) {
   add(b, strdup(c->initrd));
   add(b, strdup("-append"));
   addf(b, "console=ttyS0 reboot=t panic=-1 quiet%s",
-       log_debug_enabled() ? " hull.debug" : "");
+       log_debug_enabled() ? " hull_debug=1" : "");
   add(b, strdup("-device"));
   add(b, strdup("virtio-serial-device,max_ports=2"));
   add(b, strdup("-chardev"));
