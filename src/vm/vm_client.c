@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -109,6 +110,10 @@ int vm_client_connect(struct container *c, struct hull_error *e) {
   int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
   if (fd < 0)
     return hull_errno(e, errno, "container %s: VM supervisor socket", c->id);
+  /* A guest that stops answering must not hang the runtime's commands. */
+  int ms = vm_boot_timeout_ms();
+  struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   if (connect(fd, (struct sockaddr *)&addr, sizeof addr) < 0) {
     int err = errno;
     close(fd);
@@ -128,6 +133,9 @@ int vm_client_call(struct container *c, json_t *req, json_t **reply,
   if (r < 0)
     return hull_errno(e, -r, "container %s: VM supervisor", c->id);
   r = vm_msg_recv(fd, reply, NULL, NULL);
+  if (r == -EAGAIN)
+    return hull_err(e, ETIMEDOUT, "container %s: the VM did not answer within %d s",
+                    c->id, vm_boot_timeout_ms() / 1000);
   if (r < 0)
     return hull_errno(e, -r, "container %s: VM supervisor answer", c->id);
   if (!*reply)

@@ -392,9 +392,10 @@ static int vm_start(struct container *c, struct hull_error *e) {
 
 static int vm_kill(struct container *c, int sig, bool all, struct hull_error *e) {
   /* SIGKILL must work on a guest that no longer answers: it ends the
-   * supervisor and the monitor on the host. */
+   * supervisor, PID 1 of its pid namespace, and the kernel ends the
+   * monitor with it (with --all: everything in the container's cgroup). */
   if (sig == SIGKILL)
-    return process_isolation_ops.kill(c, SIGKILL, true, e);
+    return process_isolation_ops.kill(c, SIGKILL, all, e);
   if (!process_alive(c->pid, c->start_time))
     return hull_err(e, ESRCH, "container %s: not running", c->id);
   _cleanup_close_ int fd = vm_client_connect(c, e);
