@@ -8,9 +8,13 @@ CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -MMD -MP \
 # hull-runtime is linked statically: the dynamic loader would otherwise cost
 # more instructions than the whole container set-up (see bench/README.md).
 STATIC_LIBS = -ljansson -lcap -lseccomp
+# hull (the engine) is linked dynamically: images and registries need
+# libarchive, libcrypto and libcurl, whose static closure is large.
+ENGINE_LIBS = -larchive -lcrypto -lcurl -ljansson -lcap -lseccomp
+FUZZ_LIBS = $(ENGINE_LIBS)
 B := build
 
-LIB_SRC := $(filter-out $(LIB_EXCLUDE),$(wildcard src/common/*.c src/spec/*.c src/linux/*.c src/runtime/*.c src/vm/*.c))
+LIB_SRC := $(filter-out $(LIB_EXCLUDE),$(wildcard src/common/*.c src/spec/*.c src/linux/*.c src/runtime/*.c src/vm/*.c src/image/*.c src/engine/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(B)/%.o)
 
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
@@ -22,7 +26,15 @@ FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
 GUEST_SRC := $(wildcard src/guest/*.c)
 GUEST_OBJ := $(GUEST_SRC:%.c=$(B)/%.o)
 
-PROGRAMS := $(B)/hull-runtime $(B)/hull-init $(B)/guest/initramfs.cpio
+HULL_SRC := $(wildcard src/cli/hull.c src/cli/hull_*.c)
+HULL_OBJ := $(HULL_SRC:%.c=$(B)/%.o)
+
+# The per-container monitor of the engine: small and static, it lives as
+# long as its container (its resident memory is part of the density cost).
+MONITOR_SRC := $(wildcard src/cli/hull-monitor.c)
+MONITOR := $(MONITOR_SRC:src/cli/%.c=$(B)/%)
+
+PROGRAMS := $(B)/hull-runtime $(B)/hull $(MONITOR) $(B)/hull-init $(B)/guest/initramfs.cpio
 
 .PHONY: all check unit integration fuzz fuzz-smoke bench clean guest-kernel
 
@@ -39,6 +51,12 @@ $(B)/libhull.a: $(LIB_OBJ)
 $(B)/hull-runtime: $(B)/src/cli/hull-runtime.o $(B)/libhull.a
 	$(CC) $(CFLAGS) -static -o $@ $^ $(STATIC_LIBS)
 	ln -sf hull-runtime $(B)/hull-runtime-vm
+
+$(B)/hull: $(HULL_OBJ) $(B)/libhull.a
+	$(CC) $(CFLAGS) -o $@ $^ $(ENGINE_LIBS)
+
+$(B)/hull-monitor: $(B)/src/cli/hull-monitor.o $(B)/libhull.a
+	$(CC) $(CFLAGS) -static -o $@ $^ $(STATIC_LIBS)
 
 # hull-init: PID 1 of a VM guest, static, alone in a tiny initramfs.
 $(B)/hull-init: $(GUEST_OBJ) $(B)/libhull.a
@@ -57,15 +75,25 @@ guest-kernel:
 
 $(B)/tests/%: tests/unit/%.c $(B)/libhull.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $< $(B)/libhull.a -lcmocka $(STATIC_LIBS)
+	$(CC) $(CFLAGS) -o $@ $< $(B)/libhull.a -lcmocka $(ENGINE_LIBS)
 
 # Fuzz targets: libFuzzer under clang with address and undefined sanitizers.
+comma := ,
 FUZZ_CC ?= clang
 FUZZ_FLAGS = -std=gnu11 -g -O1 -D_GNU_SOURCE -Isrc \
              -fsanitize=fuzzer,address,undefined
-$(B)/fuzz/%: tests/fuzz/%.c $(LIB_SRC)
+# The library is compiled once with the sanitizers (-fsanitize=fuzzer-no-link
+# in the objects, the libFuzzer main only in the targets).
+FUZZ_OBJ := $(LIB_SRC:%.c=$(B)/fuzz/obj/%.o)
+$(B)/fuzz/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(LIB_SRC) $(STATIC_LIBS)
+	$(FUZZ_CC) $(subst fuzzer$(comma),fuzzer-no-link$(comma),$(FUZZ_FLAGS)) -MMD -MP -c -o $@ $<
+$(B)/fuzz/libhull-fuzz.a: $(FUZZ_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+$(B)/fuzz/%: tests/fuzz/%.c $(B)/fuzz/libhull-fuzz.a
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(B)/fuzz/libhull-fuzz.a $(FUZZ_LIBS)
 
 unit: $(UNIT_BIN)
 	@tests/run-unit $(UNIT_BIN)
