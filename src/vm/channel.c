@@ -58,6 +58,8 @@ int vm_reader_fill(struct vm_reader *r, int fd) {
 }
 
 int vm_reader_feed(struct vm_reader *r, const void *data, size_t len) {
+  if (!len)
+    return 0;
   compact(r);
   if (reserve(&r->buf, &r->cap, r->len + len) < 0)
     return -ENOMEM;
