@@ -67,6 +67,7 @@ static void dispatch(struct guest *g, const struct vm_frame *f,
   case VM_SIGNAL: handle_signal(g, f); break;
   case VM_RESIZE: handle_resize(g, f); break;
   case VM_PS: handle_ps(g, f); break;
+  case VM_PING: send_u32(g, VM_PONG, 0, vm_frame_u32(f, 0)); break;
   case VM_STDIN:
     /* Input for a stream that is gone: it may just have exited. */
     if ((s = stream_find(g, f->stream)) &&

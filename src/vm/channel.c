@@ -158,6 +158,7 @@ const char *vm_frame_type_name(uint16_t type) {
   case VM_SIGNAL: return "SIGNAL";
   case VM_RESIZE: return "RESIZE";
   case VM_PS: return "PS";
+  case VM_PING: return "PING";
   case VM_HELLO: return "HELLO";
   case VM_READY: return "READY";
   case VM_STARTED: return "STARTED";
@@ -167,6 +168,7 @@ const char *vm_frame_type_name(uint16_t type) {
   case VM_EXIT: return "EXIT";
   case VM_ERROR: return "ERROR";
   case VM_PS_REPLY: return "PS_REPLY";
+  case VM_PONG: return "PONG";
   }
   return NULL;
 }
@@ -191,6 +193,8 @@ int vm_frame_check(const struct vm_frame *f, bool guest_sent,
   case VM_SIGNAL: exact = 8; break;
   case VM_RESIZE: exact = 4; break;
   case VM_PS: exact = 0; stream0 = true; break;
+  case VM_PING: exact = 4; stream0 = true; break;
+  case VM_PONG: exact = 4; stream0 = true; break;
   case VM_HELLO: exact = 4; stream0 = true; break;
   case VM_READY: exact = 0; stream0 = true; break;
   case VM_STARTED: exact = 4; break;

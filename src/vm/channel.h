@@ -19,7 +19,7 @@
 
 #include "../common/error.h"
 
-#define VM_PROTOCOL_VERSION 1
+#define VM_PROTOCOL_VERSION 2
 #define VM_PORT_NAME "hull"
 #define VM_FRAME_HEADER 12
 /* Largest payload of a data frame (STDIN, STDOUT, STDERR). */
@@ -40,6 +40,7 @@ enum vm_frame_type {
   VM_SIGNAL,     /* stream N, u32 signal, u32 all (0/1; stream 0 only) */
   VM_RESIZE,     /* stream N, u16 rows, u16 cols */
   VM_PS,         /* stream 0, empty: answer PS_REPLY */
+  VM_PING,       /* stream 0, u32 sequence: answer PONG (liveness) */
   /* guest -> host */
   VM_HELLO = 32, /* stream 0, u32 protocol version: hull-init is up */
   VM_READY,      /* stream 0, empty: container created, program held */
@@ -53,6 +54,7 @@ enum vm_frame_type {
                     failed; for stream 0 before READY: create failed */
   VM_PS_REPLY,   /* stream 0, JSON {"processes": [{"pid": n, "ppid": n,
                     "uid": n, "cmd": "..."}]} */
+  VM_PONG,       /* stream 0, u32 the sequence of the PING answered */
 };
 
 struct vm_frame {

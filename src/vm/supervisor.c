@@ -37,6 +37,7 @@
 /* Writes to inherited (blocking) descriptors: at most what a pipe takes
  * without blocking once poll said it is writable. */
 #define WRITE_CHUNK 4096
+#define WATCH_PING_MS 10000
 
 struct outq {
   char *buf;
@@ -79,6 +80,11 @@ struct sv {
   bool go;       /* hooks done: the runtime said go */
   bool hello;
   long long deadline_ms;
+  /* liveness of a created guest: a PING every ping_ms, and the container
+   * ends when one goes the boot timeout without its PONG */
+  long long next_ping_ms, ping_sent_ms;
+  uint32_t ping_seq;
+  int ping_ms, dead_ms;
   struct stream s[MAX_STREAMS];
   struct client cl[MAX_CLIENTS];
   uint32_t next_stream;
@@ -334,6 +340,9 @@ static void on_created(struct sv *sv) {
   sv->sync_fd = -1;
   sv->phase = PH_CREATED;
   sv->deadline_ms = 0;
+  sv->dead_ms = vm_boot_timeout_ms();
+  sv->ping_ms = sv->dead_ms / 2 < WATCH_PING_MS ? sv->dead_ms / 2 : WATCH_PING_MS;
+  sv->next_ping_ms = now_ms() + sv->ping_ms;
 }
 
 static void handle_frame(struct sv *sv, const struct vm_frame *f) {
@@ -452,6 +461,10 @@ static void handle_frame(struct sv *sv, const struct vm_frame *f) {
     stream_close(sv, f->stream);
     return;
   }
+  case VM_PONG:
+    if (vm_frame_u32(f, 0) == sv->ping_seq)
+      sv->ping_sent_ms = 0;
+    return;
   case VM_PS_REPLY:
     for (int i = 0; i < MAX_CLIENTS; i++) {
       struct client *cl = &sv->cl[i];
@@ -513,6 +526,8 @@ static void on_request(struct sv *sv, int i) {
       reply_error(cl->fd, pe.msg);
     else {
       sv->paused = pause;
+      sv->ping_sent_ms = 0; /* a paused guest owes no answer */
+      sv->next_ping_ms = now_ms() + sv->ping_ms;
       reply(cl->fd, json_pack("{s:b}", "ok", 1));
     }
     client_close(sv, i);
@@ -878,6 +893,27 @@ void vm_supervise(struct vm_supervisor_args *a) {
         finish(sv, 255, reason);
       }
       timeout = (int)(left > 1000 ? 1000 : left);
+    }
+    if (sv->next_ping_ms && !sv->paused) {
+      long long now = now_ms();
+      if (sv->ping_sent_ms && now - sv->ping_sent_ms > sv->dead_ms) {
+        char reason[160];
+        snprintf(reason, sizeof reason,
+                 "the guest stopped answering (no reply to a liveness check for %d s, "
+                 "HULL_VM_BOOT_TIMEOUT)", sv->dead_ms / 1000);
+        finish(sv, 255, reason);
+      }
+      if (!sv->ping_sent_ms && now >= sv->next_ping_ms) {
+        sv->ping_seq++;
+        if (vm_writer_put_u32(&sv->wr, VM_PING, 0, sv->ping_seq) < 0)
+          finish(sv, 255, "out of memory for the guest channel");
+        sv->ping_sent_ms = now;
+        sv->next_ping_ms = now + sv->ping_ms;
+      }
+      long long wake = sv->ping_sent_ms ? sv->ping_sent_ms + sv->dead_ms + 1
+                                        : sv->next_ping_ms;
+      if (wake - now < timeout || timeout < 0)
+        timeout = (int)(wake > now ? wake - now : 0);
     }
     int r = poll(pfd, (nfds_t)n, timeout);
     if (r < 0 && errno != EINTR)

@@ -7,7 +7,7 @@ vm_only test_vm_own_kernel test_vm_host_processes_invisible \
   test_vm_memory_limit_is_guest_ram test_vm_cpu_quota_is_vcpus \
   test_vm_monitor_in_container_cgroup test_vm_delete_leaves_nothing \
   test_vm_guest_reboot_ends_container test_vm_guest_panic_ends_container \
-  test_vm_garbage_from_guest test_vm_guest_never_boots \
+  test_vm_garbage_from_guest test_vm_guest_never_boots test_vm_guest_stops_answering \
   test_vm_writes_land_in_bundle test_vm_readonly_root_enforced_by_host \
   test_vm_readonly_bind_enforced_by_host
 
@@ -129,6 +129,25 @@ test_vm_guest_never_boots() {
   assert_contains "$ERR" "did not boot within 4 s" "reason"
   assert_no_file "$STATE/$id"
   assert_no_leftovers "$id"
+}
+
+test_vm_guest_stops_answering() {
+  # a guest that says HELLO and READY, then nothing ever again
+  local initrd; initrd=$(vm_hostile_initrd mute '
+/bin/busybox mount -t devtmpfs dev /dev
+/bin/busybox mount -t sysfs sys /sys
+while [ ! -e /dev/vport0p1 ]; do /bin/busybox sleep 0.05; done
+exec 3<>/dev/vport0p1
+/bin/busybox printf "\004\000\000\000\040\000\000\000\000\000\000\000\002\000\000\000" >&3
+/bin/busybox sleep 1
+/bin/busybox printf "\000\000\000\000\041\000\000\000\000\000\000\000" >&3
+/bin/busybox sleep 600')
+  local id; id=$(newid)
+  HULL_VM_BOOT_TIMEOUT=4 HULL_VM_INITRD=$initrd must rt create --bundle "$BUNDLE" "$id"
+  wait_status "$id" stopped 30
+  assert_contains "$(cat "$STATE/$id/vm.error")" "stopped answering" "reason"
+  must rt delete "$id"
+  assert_no_leftovers
 }
 
 test_vm_writes_land_in_bundle() {

@@ -125,6 +125,12 @@ static void test_payload_rules(void **state) {
   assert_int_equal(check(VM_SIGNAL, 0, sig, 8, false, &e), 0);
   sig[1] = 2;
   assert_true(check(VM_SIGNAL, 0, sig, 8, false, &e) < 0);
+  /* liveness: PING from the host, PONG from the guest, stream 0 only */
+  uint32_t seq = 7;
+  assert_int_equal(check(VM_PING, 0, &seq, 4, false, &e), 0);
+  assert_int_equal(check(VM_PONG, 0, &seq, 4, true, &e), 0);
+  assert_true(check(VM_PONG, 3, &seq, 4, true, &e) < 0);
+  assert_true(check(VM_PING, 0, &seq, 4, true, &e) < 0);
 }
 
 int main(void) {
