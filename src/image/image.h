@@ -102,7 +102,14 @@ int rootfs_mount(struct store *s, const struct image *img, const char *dir,
                  bool readonly, struct hull_error *e);
 int rootfs_unmount(const char *dir, struct hull_error *e);
 
-/* Store usage for `hull system df`. */
+/* Remove what no image names: blobs and layers left by a load or pull
+ * killed after writing them, and leftovers of killed commands (skipped
+ * while a load is at work). image_remove does it too. */
+int store_gc(struct store *s, struct hull_error *e);
+
+/* Store usage for `hull system df`: images_size adds up every image's
+ * size (a shared layer counts once per image), layers_size counts each
+ * unpacked layer once (the disk actually used, blobs aside). */
 struct store_usage {
   uint64_t images, images_size, layers, layers_size;
 };
