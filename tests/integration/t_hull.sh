@@ -11,7 +11,7 @@ process_only test_hull_names test_hull_create_start test_hull_kill \
   test_hull_prune_df test_hull_attach test_hull_rm_running test_hull_logs_options \
   test_hull_crashed_monitor test_hull_signal_forward test_hull_stdin \
   test_hull_errors test_hull_concurrent_names test_hull_concurrent_start \
-  test_hull_container_subcommands test_hull_image_volumes
+  test_hull_container_subcommands test_hull_image_volumes test_hull_run_killed_then_clean
 
 HULL_BIN=$(dirname "$RUNTIME")/hull
 
@@ -480,4 +480,32 @@ test_hull_image_volumes() {
   must H run --rm -v named:/vol withvol true
   must H volume ls -q
   assert_out named
+}
+
+# kill -9 of `hull run` at random points (while the record is made, the
+# root file system mounted, the monitor started, the program running):
+# the next commands see whole containers or none and work
+test_hull_run_killed_then_clean() {
+  hull_setup
+  local i delay p
+  for i in 1 2 3 4 5; do
+    delay=$(awk -v s="$RANDOM" 'BEGIN { srand(s); printf "%.3f", rand() * 0.08 }')
+    "$HULL_BIN" --root "$T/store" --runroot "$STATE" run --rm --name "k$i" busybox sleep 0.3 \
+      >/dev/null 2>&1 &
+    p=$!
+    sleep "$delay"
+    kill -9 "$p" 2>/dev/null
+    wait "$p" 2>/dev/null
+    must H ps -a --format json
+    assert_json "$OUT" 'type == "array"' "ps after a killed run"
+  done
+  # whatever was left (a monitor that still runs its container) goes
+  hull_cleanup
+  poll 10 sh -c "[ -z \"\$('$HULL_BIN' --root '$T/store' --runroot '$STATE' ps -aq)\" ]" ||
+    fail "containers left: $(H ps -a)"
+  try H run --rm busybox echo after
+  assert_ok
+  assert_out after
+  grep -q "$T/store" /proc/self/mountinfo && fail "a root file system is still mounted"
+  return 0
 }
