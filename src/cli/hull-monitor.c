@@ -52,6 +52,7 @@
 #include "../common/fs.h"
 #include "../common/json.h"
 #include "../common/log.h"
+#include "../common/self_protect.h"
 #include "../common/supervise.h"
 #include "../engine/engine.h"
 #include "../runtime/container.h"
@@ -216,42 +217,6 @@ static int null_stdio(void) {
   return 0;
 }
 
-/* CVE-2019-5736: the container's process starts as a fork of this
- * program, so the container could reach this binary through
- * /proc/<pid>/exe and write to it. As hull-runtime does: re-execute
- * through a detached read-only clone of the binary's mount, else a
- * sealed memfd copy; already read-only or sealed: run as is. */
-static void run_protected(char **argv) {
-  int self = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
-  if (self < 0)
-    return;
-  struct statvfs sv;
-  int seals = fcntl(self, F_GET_SEALS);
-  if ((fstatvfs(self, &sv) == 0 && (sv.f_flag & ST_RDONLY)) ||
-      (seals >= 0 && (seals & F_SEAL_WRITE))) {
-    close(self);
-    return;
-  }
-  int tree = (int)syscall(SYS_open_tree, self, "",
-                          AT_EMPTY_PATH | OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
-  if (tree >= 0) {
-    struct mount_attr attr = {.attr_set = MOUNT_ATTR_RDONLY};
-    if (syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH, &attr, sizeof attr) == 0)
-      execveat(tree, "", argv, environ, AT_EMPTY_PATH);
-    close(tree);
-  }
-  struct stat st;
-  int mfd = memfd_create("hull-monitor", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-  if (mfd < 0 || fstat(self, &st) < 0)
-    return;
-  off_t off = 0;
-  while (off < st.st_size)
-    if (sendfile(mfd, self, &off, (size_t)(st.st_size - off)) <= 0)
-      return;
-  fcntl(mfd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE);
-  execveat(mfd, "", argv, environ, AT_EMPTY_PATH);
-}
-
 /* Once the container runs, the monitor only relays bytes: the code it ran
  * to set the container up need not stay resident. Drop the clean,
  * read-only, file-backed pages of our mappings (code and constants,
@@ -286,25 +251,14 @@ static void drop_setup_pages(void) {
   fclose(f);
 }
 
-/* VM isolation finds the guest kernel in `guest` beside the binary. */
-static void note_guest_dir(void) {
-  if (getenv("HULL_GUEST_DIR"))
-    return;
-  char path[4096];
-  ssize_t n = readlink("/proc/self/exe", path, sizeof path - 8);
-  if (n <= 0)
-    return;
-  path[n] = 0;
-  char *slash = strrchr(path, '/');
-  if (!slash)
-    return;
-  strcpy(slash + 1, "guest");
-  setenv("HULL_GUEST_DIR", path, 0);
-}
-
 int main(int argc, char **argv) {
-  note_guest_dir();
-  run_protected(argv);
+  /* the container's process starts as a fork of this program: never run
+   * from a writable binary (common/self_protect.h) */
+  struct hull_error pe;
+  if (self_protect(argv, &pe) < 0) {
+    fprintf(stderr, "hull-monitor: %s\n", pe.msg);
+    return 1;
+  }
   bool wait_attach = false;
   int ai = 1;
   if (ai < argc && !strcmp(argv[ai], "--wait-attach")) {

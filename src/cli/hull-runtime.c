@@ -19,6 +19,7 @@
 #include "common/fs.h"
 #include "common/json.h"
 #include "common/log.h"
+#include "common/self_protect.h"
 #include "linux/cgroup_stats.h"
 #include "linux/lsm.h"
 #include "linux/seccomp.h"
@@ -191,75 +192,12 @@ static int parse_signal(const char *s) {
   return -1;
 }
 
-/* ---- CVE-2019-5736: a process inside the container can reach the binary
- * of any process that joins it through /proc/<pid>/exe (or by executing
- * #!/proc/self/exe) and write to it once it exits. hull-runtime therefore
- * never enters a container from a writable file: before it goes near one
- * it re-executes itself through a detached, read-only clone of the mount
- * its binary is on (a reopen for writing then fails with EROFS; nothing is
- * copied, and the mount is reachable from no namespace). Where that is not
- * allowed (no open_tree, no privilege) it executes a sealed memfd copy.
- * A binary already on a read-only mount or in a sealed memfd runs as is. */
-
-static bool runs_protected(int self) {
-  struct statvfs sv;
-  if (fstatvfs(self, &sv) == 0 && (sv.f_flag & ST_RDONLY))
-    return true;
-  int seals = fcntl(self, F_GET_SEALS);
-  return seals >= 0 && (seals & F_SEAL_WRITE);
-}
-
-static void exec_sealed_copy(int self, char **argv) {
-  struct stat st;
-  if (fstat(self, &st) < 0)
-    usage_error("protect the runtime binary: %s", strerror(errno));
-  _cleanup_close_ int mfd = memfd_create("hull-runtime", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-  if (mfd < 0)
-    usage_error("protect the runtime binary: memfd: %s", strerror(errno));
-  off_t off = 0;
-  while (off < st.st_size) {
-    ssize_t n = sendfile(mfd, self, &off, (size_t)(st.st_size - off));
-    if (n <= 0)
-      usage_error("protect the runtime binary: copy: %s", strerror(errno));
-  }
-  if (fcntl(mfd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) < 0)
-    usage_error("protect the runtime binary: seal: %s", strerror(errno));
-  execveat(mfd, "", argv, environ, AT_EMPTY_PATH);
-  usage_error("protect the runtime binary: exec: %s", strerror(errno));
-}
-
-/* VM isolation finds the guest's kernel and initramfs in `guest` beside
- * the binary: remember where that is before the re-execution hides it. */
-static void note_guest_dir(void) {
-  if (getenv("HULL_GUEST_DIR"))
-    return;
-  char path[PATH_MAX];
-  ssize_t n = readlink("/proc/self/exe", path, sizeof path - 8);
-  if (n <= 0)
-    return;
-  path[n] = 0;
-  char *slash = strrchr(path, '/');
-  if (!slash)
-    return;
-  strcpy(slash + 1, "guest");
-  setenv("HULL_GUEST_DIR", path, 0);
-}
+/* ---- CVE-2019-5736: see common/self_protect.h. */
 
 static void run_protected(char **argv) {
-  note_guest_dir();
-  _cleanup_close_ int self = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
-  if (self < 0)
-    usage_error("protect the runtime binary: /proc/self/exe: %s", strerror(errno));
-  if (runs_protected(self))
-    return;
-  _cleanup_close_ int tree =
-      open_tree(self, "", AT_EMPTY_PATH | OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
-  if (tree >= 0) {
-    struct mount_attr attr = {.attr_set = MOUNT_ATTR_RDONLY};
-    if (mount_setattr(tree, "", AT_EMPTY_PATH, &attr, sizeof attr) == 0)
-      execveat(tree, "", argv, environ, AT_EMPTY_PATH);
-  }
-  exec_sealed_copy(self, argv);
+  struct hull_error e;
+  if (self_protect(argv, &e) < 0)
+    usage_error("%s", e.msg);
 }
 
 /* ---- verbs */
