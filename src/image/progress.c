@@ -1,6 +1,9 @@
 /* Progress of long operations: one line per step on a terminal or not
- * (a log of layers loaded reads the same everywhere), nothing when quiet. */
+ * (a log of layers loaded reads the same everywhere), nothing when quiet;
+ * on a terminal, a bar per transfer redrawn in place while it runs. */
 #include <stdarg.h>
+#include <stdint.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -10,6 +13,9 @@
 struct progress {
   int fd;
   bool quiet;
+  bool tty;
+  bool bar_open;     /* a bar is on the current line */
+  long long last_ms; /* when it was drawn last */
 };
 
 struct progress *progress_new(int fd, bool quiet) {
@@ -17,15 +23,55 @@ struct progress *progress_new(int fd, bool quiet) {
   if (p) {
     p->fd = fd;
     p->quiet = quiet;
+    p->tty = isatty(fd);
   }
   return p;
 }
 
-void progress_free(struct progress *p) { free(p); }
+void progress_free(struct progress *p) {
+  if (p && p->bar_open && write(p->fd, "\n", 1) < 0) {
+  }
+  free(p);
+}
+
+static long long mono_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void progress_bar(struct progress *p, const char *name, uint64_t done,
+                  uint64_t total) {
+  /* small blobs (configs, manifests) are done before a bar would show */
+  if (!p || p->quiet || !p->tty || total < (1u << 20))
+    return;
+  long long now = mono_ms();
+  /* redrawn at most ten times a second, and once at the end */
+  if (done < total && p->bar_open && now - p->last_ms < 100)
+    return;
+  p->last_ms = now;
+  char bar[31];
+  unsigned width = 30, full = (unsigned)(done * width / total);
+  for (unsigned i = 0; i < width; i++)
+    bar[i] = i < full ? '#' : ' ';
+  bar[width] = 0;
+  char line[160];
+  int n = snprintf(line, sizeof line, "\r%s: [%s] %3u%% %.1f/%.1f MB\033[K", name, bar,
+                   (unsigned)(done * 100 / total), (double)done / 1e6, (double)total / 1e6);
+  if (n > 0 && write(p->fd, line, (size_t)n) < 0) {
+  }
+  p->bar_open = true;
+}
 
 void progress_msg(struct progress *p, const char *fmt, ...) {
   if (!p || p->quiet)
     return;
+  if (p->bar_open) {
+    /* a message ends the bar's line */
+    if (write(p->fd, "\n", 1) < 0) {
+    }
+    p->bar_open = false;
+  }
   char buf[1024];
   va_list ap;
   va_start(ap, fmt);

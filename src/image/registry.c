@@ -107,7 +107,7 @@ struct blob_sink {
   struct blob_writer *w;
   struct hull_error *e;
   struct progress *p;
-  uint64_t got, total, next_report;
+  uint64_t got, total;
   char name[20];
 };
 
@@ -116,12 +116,7 @@ static int sink_write(void *arg, const void *data, size_t len) {
   if (blob_writer_write(b->w, data, len, b->e) < 0)
     return -1;
   b->got += len;
-  if (b->total > (8u << 20) && b->got >= b->next_report) {
-    progress_msg(b->p, "%s: %3u%% of %llu MB", b->name,
-                 (unsigned)(b->got * 100 / b->total),
-                 (unsigned long long)(b->total >> 20));
-    b->next_report += b->total / 4;
-  }
+  progress_bar(b->p, b->name, b->got, b->total);
   return 0;
 }
 
@@ -137,8 +132,7 @@ static int fetch_blob(struct store *s, struct tmpdir *t, struct reg *r,
   int rc = blob_writer_open(s, t, &w, e);
   if (rc < 0)
     return rc;
-  struct blob_sink b = {.w = &w, .e = e, .p = pg, .total = (uint64_t)d->size,
-                        .next_report = (uint64_t)d->size / 4};
+  struct blob_sink b = {.w = &w, .e = e, .p = pg, .total = (uint64_t)d->size};
   short_digest(d->digest, b.name);
   progress_msg(pg, "%s: downloading (%lld bytes)", b.name, (long long)d->size);
   struct reg_req q = {.method = "GET", .path = path, .scope = scope, .body_fd = -1};
@@ -353,7 +347,7 @@ static int push_blob(struct store *s, struct reg *r, const struct descriptor *d,
   progress_msg(pg, "%s: uploading (%lld bytes)", name, (long long)stb.st_size);
   struct reg_req q = {.method = "PUT", .url = url, .scope = scope,
                       .content_type = "application/octet-stream", .body_fd = fd,
-                      .body_len = stb.st_size};
+                      .body_len = stb.st_size, .progress = pg, .progress_name = name};
   struct reg_resp pp = {.max = 1 << 16};
   rc = reg_do(r, &q, &pp, e);
   close(fd);

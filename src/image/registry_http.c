@@ -185,6 +185,16 @@ static size_t on_body(char *buf, size_t size, size_t n, void *arg) {
   return len;
 }
 
+static int on_xfer(void *arg, curl_off_t dltotal, curl_off_t dlnow,
+                   curl_off_t ultotal, curl_off_t ulnow) {
+  struct reg_req *q = arg;
+  (void)dltotal;
+  (void)dlnow;
+  if (ultotal > 0)
+    progress_bar(q->progress, q->progress_name, (uint64_t)ulnow, (uint64_t)ultotal);
+  return 0;
+}
+
 static size_t on_read(char *buf, size_t size, size_t n, void *arg) {
   struct reg_req *q = arg;
   ssize_t got = read(q->body_fd, buf, size * n);
@@ -324,6 +334,11 @@ static int perform(struct reg *r, struct reg_req *q, struct reg_resp *p,
     curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
     curl_easy_setopt(c, CURLOPT_READDATA, q);
     curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)q->body_len);
+    if (q->progress) {
+      curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_xfer);
+      curl_easy_setopt(c, CURLOPT_XFERINFODATA, q);
+      curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+    }
   } else {
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, q->method);
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, q->body ? q->body : "");

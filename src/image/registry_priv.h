@@ -31,6 +31,8 @@ struct reg_req {
   int body_fd;              /* or a body from a file (PUT of a blob), -1 */
   off_t body_len;
   bool no_auth;
+  struct progress *progress; /* a bar for uploads, named progress_name */
+  const char *progress_name;
 };
 
 struct reg_resp {

@@ -218,5 +218,9 @@ int image_from_entry(struct store *s, json_t *entry, struct image **out,
 /* ---- progress.c ---- */
 void progress_msg(struct progress *p, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* On a terminal: a bar for name at done of total bytes, redrawn in place
+ * (rate-limited); elsewhere nothing (the step lines say enough). */
+void progress_bar(struct progress *p, const char *name, uint64_t done,
+                  uint64_t total);
 
 #endif
