@@ -39,11 +39,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/mman.h>
-#include <sys/sendfile.h>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
-#include <sys/syscall.h>
-#include <linux/mount.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <termios.h>
