@@ -8,9 +8,10 @@ CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -MMD -MP \
 # hull-runtime is linked statically: the dynamic loader would otherwise cost
 # more instructions than the whole container set-up (see bench/README.md).
 STATIC_LIBS = -ljansson -lcap -lseccomp
-# hull (the engine) is linked dynamically: images and registries need
-# libarchive, libcrypto and libcurl, whose static closure is large.
-ENGINE_LIBS = -larchive -lcrypto -lcurl -ljansson -lcap -lseccomp
+# hull (the engine) is linked dynamically: images need libarchive and
+# libcrypto, whose static closure is large. libcurl is loaded only when a
+# registry is spoken to (src/image/curl_lazy.c).
+ENGINE_LIBS = -larchive -lcrypto -ljansson -lcap -lseccomp
 FUZZ_LIBS = $(ENGINE_LIBS)
 B := build
 
