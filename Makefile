@@ -15,7 +15,7 @@ ENGINE_LIBS = -larchive -lcrypto -ljansson -lcap -lseccomp
 FUZZ_LIBS = $(ENGINE_LIBS)
 B := build
 
-LIB_SRC := $(filter-out $(LIB_EXCLUDE),$(wildcard src/common/*.c src/spec/*.c src/linux/*.c src/runtime/*.c src/vm/*.c src/image/*.c src/engine/*.c))
+LIB_SRC := $(filter-out $(LIB_EXCLUDE),$(wildcard src/common/*.c src/spec/*.c src/linux/*.c src/runtime/*.c src/vm/*.c src/image/*.c src/engine/*.c src/net/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(B)/%.o)
 
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
