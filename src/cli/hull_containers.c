@@ -43,6 +43,21 @@ static int open_engine(struct hull_ctx *ctx, struct engine **en) {
   return 0;
 }
 
+/* The engine and the record of one container named on the command line;
+ * on failure the error is printed and nothing is left open. */
+static int open_record(struct hull_ctx *ctx, const char *name, struct engine **en,
+                       struct record **r) {
+  int rc = open_engine(ctx, en);
+  if (rc)
+    return rc;
+  struct hull_error e;
+  if (record_find(*en, name, false, r, &e) < 0) {
+    engine_close(*en);
+    return ERR("%s", e.msg);
+  }
+  return 0;
+}
+
 static struct runtime_opts rt_opts(struct engine *en, const char *iso) {
   return (struct runtime_opts){.root = en->runroot, .isolation = iso, .progname = "hull"};
 }
@@ -925,14 +940,10 @@ int hull_cmd_exec(struct hull_ctx *ctx, int argc, char **argv) {
   if (argc - optind < 2)
     return ERR("exec: a container and a command are required");
   struct engine *en;
-  int rc = open_engine(ctx, &en);
+  struct record *r;
+  int rc = open_record(ctx, argv[optind], &en, &r);
   if (rc)
     return rc;
-  struct record *r;
-  if (record_find(en, argv[optind], false, &r, &e) < 0) {
-    engine_close(en);
-    return ERR("%s", e.msg);
-  }
   if (strcmp(record_status(r), "running")) {
     rc = ERR("container %s: is not running", argv[optind]);
     goto out;
@@ -1005,15 +1016,10 @@ int hull_cmd_logs(struct hull_ctx *ctx, int argc, char **argv) {
   if (argc - optind != 1)
     return ERR("logs: one container is required");
   struct engine *en;
-  int rc = open_engine(ctx, &en);
+  struct record *r;
+  int rc = open_record(ctx, argv[optind], &en, &r);
   if (rc)
     return rc;
-  struct record *r;
-  struct hull_error e;
-  if (record_find(en, argv[optind], false, &r, &e) < 0) {
-    engine_close(en);
-    return ERR("%s", e.msg);
-  }
   char id[ENGINE_ID_LEN + 1];
   snprintf(id, sizeof id, "%s", r->id);
   int fd = openat(r->dirfd, "ctr.log", O_RDONLY | O_CLOEXEC);
@@ -1439,15 +1445,10 @@ int hull_cmd_attach(struct hull_ctx *ctx, int argc, char **argv) {
   if (argc - optind != 1)
     return ERR("attach: one container is required");
   struct engine *en;
-  int rc = open_engine(ctx, &en);
+  struct record *r;
+  int rc = open_record(ctx, argv[optind], &en, &r);
   if (rc)
     return rc;
-  struct record *r;
-  struct hull_error e;
-  if (record_find(en, argv[optind], false, &r, &e) < 0) {
-    engine_close(en);
-    return ERR("%s", e.msg);
-  }
   if (strcmp(record_status(r), "running")) {
     rc = ERR("container %s: is not running", argv[optind]);
   } else {

@@ -27,11 +27,6 @@
  * caching would serve stale pages and dentries). */
 #define SHARE_OPTIONS "trans=virtio,version=9p2000.L,msize=262144,cache=mmap"
 
-/* config.json and the exec's process, as files for the library: written
- * so that the loader reads uint64 values (RLIM_INFINITY) back as the host
- * sent them (see hjson_dumps_wrapped). */
-static char *value_text(json_t *v) { return hjson_dumps_wrapped(v); }
-
 static int write_file(const char *path, const char *text, struct hull_error *e) {
   _cleanup_close_ int fd =
       open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
@@ -193,7 +188,9 @@ static int create(struct guest *g, json_t *msg,
     return r;
   char cfg[PATH_MAX + 16];
   snprintf(cfg, sizeof cfg, "%s/config.json", g->bundle_dir);
-  _cleanup_free_ char *text = value_text(config);
+  /* written so the library's loader reads uint64 values (RLIM_INFINITY)
+   * back as the host sent them */
+  _cleanup_free_ char *text = hjson_dumps_wrapped(config);
   if (!text)
     return hull_err(e, ENOMEM, "CREATE: config.json");
   if ((r = write_file(cfg, text, e)) < 0)
@@ -292,7 +289,7 @@ static int exec_process(struct guest *g, const struct vm_frame *f, json_t *msg,
   json_t *process = json_object_get(msg, "process");
   if (!json_is_object(process))
     return hull_err(e, EINVAL, "EXEC: needs a process object");
-  _cleanup_free_ char *text = value_text(process);
+  _cleanup_free_ char *text = hjson_dumps_wrapped(process);
   if (!text)
     return hull_err(e, ENOMEM, "EXEC: process");
   char pfile[PATH_MAX + 32], pidfile[PATH_MAX + 32];
