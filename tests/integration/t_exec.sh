@@ -170,3 +170,17 @@ test_exec_process_dies_with_container() {
   wait_status "$CID" stopped
   poll 10 pid_dead "$epid" || fail "exec'd process $epid survived its container"
 }
+
+# uint64 values above INT64_MAX (RLIM_INFINITY) survive every hop: the
+# container's config, the exec composed from it, and in a VM the guest's copy
+test_exec_keeps_rlim_infinity() {
+  set_args sleep 600
+  # (jq would round the literal: it is written into the text, last)
+  cfg '.process.rlimits = [{type: "RLIMIT_CORE", soft: 4242424242, hard: 4242424242}]'
+  sed -i 's/4242424242/18446744073709551615/g' "$BUNDLE/config.json"
+  local id; id=$(newid)
+  must rt run -d --bundle "$BUNDLE" "$id"
+  must rt exec "$id" sh -c 'ulimit -c; ulimit -Hc'
+  assert_out "unlimited
+unlimited"
+}

@@ -9,7 +9,7 @@ vm_only test_vm_own_kernel test_vm_host_processes_invisible \
   test_vm_guest_reboot_ends_container test_vm_guest_panic_ends_container \
   test_vm_garbage_from_guest test_vm_guest_never_boots test_vm_guest_stops_answering \
   test_vm_writes_land_in_bundle test_vm_readonly_root_enforced_by_host \
-  test_vm_readonly_bind_enforced_by_host
+  test_vm_readonly_bind_enforced_by_host test_vm_ps_lists_guest_processes
 
 test_vm_own_kernel() {
   run_in uname -r
@@ -173,4 +173,18 @@ test_vm_readonly_bind_enforced_by_host() {
   run_in sh -c 'mount -o remount,rw /share 2>/dev/null; echo x > /share/evil 2>&1; echo done'
   assert_ok
   assert_no_file "$SHARE/evil"
+}
+
+test_vm_ps_lists_guest_processes() {
+  set_args sh -c 'sleep 600 & sleep 601 & wait'
+  local id; id=$(newid)
+  must rt run -d --bundle "$BUNDLE" "$id"
+  # the shell and its two children (the shell's own command line names them too)
+  poll 10 sh -c "'$RUNTIME' --root '$STATE' ps --format json '$id' | jq -e 'length == 3'" ||
+    fail "ps does not list the guest's three processes"
+  must rt ps "$id"
+  assert_match "$OUT" "^UID +PID +PPID +CMD" "header"
+  assert_match "$OUT" "
+0 +[0-9]+ +[0-9]+ sleep 601(
+|$)" "the second child's row"
 }
