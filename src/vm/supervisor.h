@@ -34,7 +34,6 @@ struct vm_bind {
 
 struct vm_supervisor_args {
   struct container *c;
-  const struct create_opts *o;
   const struct cgroup_set *cgroups;
   struct ns_plan *ns;
   int sync_fd;    /* to the creating runtime */

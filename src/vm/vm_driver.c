@@ -221,7 +221,7 @@ static int vm_create(struct container *c, const struct create_opts *o,
   int pair[2] = {-1, -1};
   pid_t child = -1;
   json_t *host_res = NULL, *saved_res = c->spec.linux.resources;
-  struct vm_supervisor_args a = {.c = c, .o = o, .backend = &vmm_qemu};
+  struct vm_supervisor_args a = {.c = c, .backend = &vmm_qemu};
   const char *why = NULL;
   enum vm_accel accel;
 
