@@ -1,6 +1,7 @@
 /* Running CNI plugins (see cni.h). */
 #include "cni.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
@@ -269,6 +270,8 @@ static int cache_dir_open(const struct cni_env *env, struct hull_error *e) {
   return fd < 0 ? hull_errno(e, errno, "CNI cache %s", dir) : fd;
 }
 
+/* The cache entry of an ADD: {"kind","containerId","ifName","config" (the
+ * list ADD ran), "runtimeConfig" (what it was given), "result"}. */
 static json_t *cache_load(const struct cni_env *env, json_t *conflist,
                           const struct cni_args *a) {
   struct hull_error ignored;
@@ -283,9 +286,49 @@ static json_t *cache_load(const struct cni_env *env, json_t *conflist,
     return NULL;
   json_error_t je;
   json_t *j = hjson_loadb(text, len, 0, NULL, &je);
+  if (!json_is_object(j)) {
+    json_decref(j);
+    return NULL;
+  }
+  return j;
+}
+
+static json_t *cached_result(const struct cni_env *env, json_t *conflist,
+                             const struct cni_args *a) {
+  json_t *j = cache_load(env, conflist, a);
   json_t *res = json_incref(json_object_get(j, "result"));
   json_decref(j);
   return res;
+}
+
+int cni_cache_walk(const struct cni_env *env, cni_cache_fn *fn, void *arg) {
+  char dir[PATH_MAX];
+  snprintf(dir, sizeof dir, "%s/results", env->cache_dir);
+  DIR *d = opendir(dir);
+  if (!d)
+    return 0;
+  struct dirent *de;
+  int r = 0;
+  while (!r && (de = readdir(d))) {
+    if (de->d_name[0] == '.')
+      continue;
+    _cleanup_free_ char *text = NULL;
+    size_t len;
+    struct hull_error ignored;
+    if (fs_read_file_at(dirfd(d), de->d_name, &text, &len, &ignored) < 0)
+      continue;
+    json_error_t je;
+    json_t *j = hjson_loadb(text, len, 0, NULL, &je);
+    json_t *list = json_object_get(j, "config");
+    const char *id = json_string_value(json_object_get(j, "containerId"));
+    const char *ifn = json_string_value(json_object_get(j, "ifName"));
+    const char *net = json_string_value(json_object_get(list, "name"));
+    if (id && ifn && net && json_is_array(json_object_get(list, "plugins")))
+      r = fn(net, id, ifn, list, arg);
+    json_decref(j);
+  }
+  closedir(d);
+  return r;
 }
 
 int cni_del(const struct cni_env *env, json_t *conflist, const struct cni_args *a,
@@ -293,7 +336,19 @@ int cni_del(const struct cni_env *env, json_t *conflist, const struct cni_args *
   int r = check_list(conflist, e);
   if (r < 0)
     return r;
-  json_t *prev = cache_load(env, conflist, a);
+  /* DEL runs what ADD ran, with what ADD was given (portmap finds its
+   * rules by the mappings), as the cache recorded it */
+  json_t *entry = cache_load(env, conflist, a);
+  json_t *prev = json_object_get(entry, "result");
+  json_t *cached_list = json_object_get(entry, "config");
+  struct cni_args da = *a;
+  if (!da.runtime_config && json_is_object(json_object_get(entry, "runtimeConfig")))
+    da.runtime_config = json_object_get(entry, "runtimeConfig");
+  if (cached_list && json_is_array(json_object_get(cached_list, "plugins")) &&
+      !strcmp(json_string_value(json_object_get(cached_list, "name")) ?: "",
+              json_string_value(json_object_get(conflist, "name")) ?: "") &&
+      check_list(cached_list, &(struct hull_error){0}) == 0)
+    conflist = cached_list;
   json_t *plugins = json_object_get(conflist, "plugins");
   int first = 0;
   struct hull_error one;
@@ -301,26 +356,28 @@ int cni_del(const struct cni_env *env, json_t *conflist, const struct cni_args *
    * others' resources behind */
   for (size_t i = json_array_size(plugins); i-- > 0;) {
     json_t *p = json_array_get(plugins, i);
-    _cleanup_free_ char *cfg = plugin_config(conflist, p, prev, a);
+    _cleanup_free_ char *cfg = plugin_config(conflist, p, prev, &da);
     if (!cfg) {
-      json_decref(prev);
+      json_decref(entry);
       return hull_err(e, ENOMEM, "CNI DEL");
     }
-    r = cni_exec(env, json_string_value(json_object_get(p, "type")), "DEL", a, cfg, NULL, &one);
+    r = cni_exec(env, json_string_value(json_object_get(p, "type")), "DEL", &da, cfg, NULL, &one);
     if (r < 0 && !first) {
       first = r;
       *e = one;
     }
   }
-  json_decref(prev);
-  if (first)
+  if (first) {
+    json_decref(entry);
     return first;
+  }
   _cleanup_close_ int dfd = cache_dir_open(env, e);
   if (dfd >= 0) {
     char name[512];
     cache_name(conflist, a, name, sizeof name);
     unlinkat(dfd, name, 0);
   }
+  json_decref(entry);
   return 0;
 }
 
@@ -363,6 +420,8 @@ int cni_add(const struct cni_env *env, json_t *conflist, const struct cni_args *
   json_t *entry = json_pack("{s:s,s:s,s:s,s:O,s:O}", "kind", "cniCacheV1", "containerId",
                             a->container_id, "ifName", a->ifname, "config", conflist,
                             "result", prev);
+  if (a->runtime_config)
+    json_object_set(entry, "runtimeConfig", a->runtime_config);
   _cleanup_free_ char *text = hjson_dumps(entry);
   json_decref(entry);
   char name[512];
@@ -382,7 +441,7 @@ int cni_check(const struct cni_env *env, json_t *conflist, const struct cni_args
   int r = check_list(conflist, e);
   if (r < 0)
     return r;
-  json_t *prev = cache_load(env, conflist, a);
+  json_t *prev = cached_result(env, conflist, a);
   if (!prev)
     return hull_err(e, ENOENT, "network %s: no cached result for container %s",
                     json_string_value(json_object_get(conflist, "name")), a->container_id);

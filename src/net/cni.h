@@ -37,6 +37,13 @@ int cni_check(const struct cni_env *env, json_t *conflist,
 int cni_del(const struct cni_env *env, json_t *conflist, const struct cni_args *a,
             struct hull_error *e);
 
+/* Every cached ADD (network, container id, interface, the list it ran):
+ * fn is called for each; what fn returns non-zero stops the walk. For
+ * cleaning up after containers whose records are gone. */
+typedef int cni_cache_fn(const char *network, const char *container_id, const char *ifname,
+                         json_t *conflist, void *arg);
+int cni_cache_walk(const struct cni_env *env, cni_cache_fn *fn, void *arg);
+
 /* A result's addresses, parsed and checked. */
 struct cni_ip {
   char address[64]; /* "10.88.0.2/16" */

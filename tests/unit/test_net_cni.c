@@ -137,6 +137,52 @@ static void test_add_chains_and_caches(void **state) {
   json_decref(l);
 }
 
+/* DEL runs the list ADD ran, with the runtimeConfig ADD was given, from
+ * the cache (portmap finds its rules by the mappings); the cache walk
+ * lists what is cached. */
+static int count_entry(const char *net, const char *id, const char *ifname, json_t *l,
+                       void *arg) {
+  (void)l;
+  assert_string_equal(net, "net1");
+  assert_string_equal(id, "c1");
+  assert_string_equal(ifname, "eth0");
+  ++*(int *)arg;
+  return 0;
+}
+
+static void test_del_from_cache(void **state) {
+  (void)state;
+  plugin("pm", "{\"cniVersion\":\"1.0.0\"}", 0);
+  plugin("extra", "{\"cniVersion\":\"1.0.0\"}", 0);
+  json_t *ran = list("[{\"type\":\"pm\",\"capabilities\":{\"portMappings\":true}}]");
+  json_t *now = list("[{\"type\":\"extra\"},{\"type\":\"pm\",\"capabilities\":{\"portMappings\":true}}]");
+  struct cni_env env = {.plugin_path = plugins, .cache_dir = cache};
+  struct cni_args a = args;
+  a.runtime_config = json_pack("{s:[{s:i}]}", "portMappings", "hostPort", 8080);
+  json_t *res = NULL;
+  struct hull_error e;
+  assert_int_equal(cni_add(&env, ran, &a, &res, &e), 0);
+  json_decref(res);
+  json_decref(a.runtime_config);
+  int n = 0;
+  assert_int_equal(cni_cache_walk(&env, count_entry, &n), 0);
+  assert_int_equal(n, 1);
+  /* DEL given the network's current list and no runtimeConfig */
+  assert_int_equal(cni_del(&env, now, &args, &e), 0);
+  json_t *in = recorded("pm", "DEL");
+  assert_non_null(in);
+  assert_int_equal(json_integer_value(json_object_get(json_array_get(json_object_get(
+                       json_object_get(in, "runtimeConfig"), "portMappings"), 0), "hostPort")),
+                   8080);
+  json_decref(in);
+  assert_null(recorded("extra", "DEL")); /* ADD never ran it */
+  n = 0;
+  assert_int_equal(cni_cache_walk(&env, count_entry, &n), 0);
+  assert_int_equal(n, 0);
+  json_decref(ran);
+  json_decref(now);
+}
+
 static void test_failed_add_rolls_back(void **state) {
   (void)state;
   plugin("good", "{\"cniVersion\":\"1.0.0\",\"ips\":[]}", 0);
@@ -248,6 +294,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_add_chains_and_caches),
       cmocka_unit_test(test_failed_add_rolls_back),
+      cmocka_unit_test(test_del_from_cache),
       cmocka_unit_test(test_runtime_config_by_capability),
       cmocka_unit_test(test_bad_lists_and_plugins),
       cmocka_unit_test(test_result_parse),
