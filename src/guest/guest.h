@@ -8,6 +8,7 @@
 #ifndef HULL_GUEST_H
 #define HULL_GUEST_H
 
+#include <jansson.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -104,6 +105,12 @@ void stream_read_output(struct guest *g, struct stream *s, int *fdp,
                         uint16_t type);
 /* Reap every child that exited; EXIT for the ones that were streams. */
 void reap_children(struct guest *g);
+
+/* guest_net.c: the network the host described ("network" in CREATE) on
+ * the VM's devices, and the container's net.* sysctls ("net_sysctl"), in
+ * the guest's network namespace, which the container uses. Either may be
+ * NULL. */
+int guest_net_setup(json_t *network, json_t *net_sysctl, struct hull_error *e);
 
 /* guest_container.c: the requests of the host. */
 void handle_create(struct guest *g, const struct vm_frame *f);

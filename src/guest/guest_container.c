@@ -183,8 +183,14 @@ static int create(struct guest *g, json_t *msg,
   json_t *config = json_object_get(msg, "config");
   if (!id || !json_is_object(config))
     return hull_err(e, EINVAL, "CREATE: needs id (a string) and config (an object)");
+  json_t *network = json_object_get(msg, "network");
+  json_t *net_sysctl = json_object_get(msg, "net_sysctl");
+  /* on a host (tests), the network namespace is the host's own */
+  if (!g->pid1 && (network || json_object_size(net_sysctl)))
+    return hull_err(e, ENOTSUP, "CREATE: network: configured only by hull-init as a "
+                                "VM's init");
   int r = mount_shares(g, json_object_get(msg, "shares"), e);
-  if (r < 0)
+  if (r < 0 || (r = guest_net_setup(network, net_sysctl, e)) < 0)
     return r;
   char cfg[PATH_MAX + 16];
   snprintf(cfg, sizeof cfg, "%s/config.json", g->bundle_dir);

@@ -19,7 +19,7 @@
 
 #include "../common/error.h"
 
-#define VM_PROTOCOL_VERSION 2
+#define VM_PROTOCOL_VERSION 3
 #define VM_PORT_NAME "hull"
 #define VM_FRAME_HEADER 12
 /* Largest payload of a data frame (STDIN, STDOUT, STDERR). */
@@ -32,7 +32,9 @@
 enum vm_frame_type {
   /* host -> guest */
   VM_CREATE = 1, /* stream 0, JSON {"id": "...", "config": {config.json for
-                    the guest}}: create the container, answer READY or ERROR */
+                    the guest}, "shares": [...], "network": {net_desc.h},
+                    "net_sysctl": {"net.x": "v"}}: create the container,
+                    answer READY or ERROR */
   VM_START,      /* stream 0, empty: run the program; answer STARTED or ERROR */
   VM_EXEC,       /* stream N > 0, JSON {"process": {...}}: answer STARTED or
                     ERROR; process.terminal asks for a terminal */

@@ -2,7 +2,11 @@
  * names host paths and host namespaces; inside the VM the root file system
  * and the bind mounts come from shares, namespaces are the guest's own,
  * hooks ran on the host already, and the LSMs are the host's (the guest
- * kernel has none: the VM is the boundary). */
+ * kernel has none: the VM is the boundary). The network is the guest's
+ * root network namespace, which hull-init configures as the container's
+ * namespace on the host is (vm_net.h): the container joins no network
+ * namespace of its own in the guest, and its net.* sysctls are applied by
+ * hull-init there ("net_sysctl" in CREATE). */
 #include "guest_config.h"
 
 #include <stdio.h>
@@ -29,17 +33,29 @@ static bool is_bind(json_t *mount) {
 }
 
 /* A namespace joined by path on the host is the container's own new one
- * in the guest (the host's namespaces do not exist there). */
+ * in the guest (the host's namespaces do not exist there); the network
+ * namespace is the guest's root one. */
 static json_t *guest_namespaces(json_t *list) {
   json_t *out = json_array();
   size_t i;
   json_t *ns;
   json_array_foreach(list, i, ns) {
     const char *type = json_string_value(json_object_get(ns, "type"));
-    if (type)
+    if (type && strcmp(type, "network"))
       json_array_append_new(out, json_pack("{s:s}", "type", type));
   }
   return out;
+}
+
+/* linux.sysctl without the net.* keys, which go to *net. */
+static json_t *split_sysctl(json_t *sysctl, json_t *net) {
+  json_t *rest = json_object();
+  const char *k;
+  json_t *v;
+  json_object_foreach(sysctl, k, v) {
+    json_object_set(!strncmp(k, "net.", 4) || !strncmp(k, "net/", 4) ? net : rest, k, v);
+  }
+  return rest;
 }
 
 /* The limits the guest applies to the container itself: memory, pids and
@@ -79,7 +95,11 @@ int vm_guest_config(struct container *c, struct vm_guest_plan *p,
   json_object_del(proc, "apparmorProfile");
   json_object_del(proc, "selinuxLabel");
   json_t *lx = json_object_get(cfg, "linux");
+  json_t *net_sysctl = json_object();
   if (lx) {
+    if (json_object_get(lx, "sysctl"))
+      json_object_set_new(lx, "sysctl",
+                          split_sysctl(json_object_get(lx, "sysctl"), net_sysctl));
     json_object_del(lx, "mountLabel");
     json_object_del(lx, "intelRdt");
     json_object_set_new(lx, "cgroupsPath", json_string("/container"));
@@ -102,12 +122,14 @@ int vm_guest_config(struct container *c, struct vm_guest_plan *p,
     const char *src = json_string_value(json_object_get(m, "source"));
     if (!src) {
       json_decref(cfg);
+      json_decref(net_sysctl);
       vm_binds_free(p->binds, p->n_binds);
       return hull_err(e, EINVAL, "mounts[%zu]: a bind mount needs a source", i);
     }
     struct vm_bind *nb = realloc(p->binds, (p->n_binds + 1) * sizeof *nb);
     if (!nb) {
       json_decref(cfg);
+      json_decref(net_sysctl);
       vm_binds_free(p->binds, p->n_binds);
       return hull_err(e, ENOMEM, "mounts");
     }
@@ -132,8 +154,8 @@ int vm_guest_config(struct container *c, struct vm_guest_plan *p,
   if (p->n_binds)
     json_array_append_new(shares, json_pack("{s:s,s:s}", "tag", "binds", "path",
                                             VM_GUEST_BINDS));
-  p->create_msg = json_pack("{s:s,s:o,s:o}", "id", c->id, "config", cfg,
-                            "shares", shares);
+  p->create_msg = json_pack("{s:s,s:o,s:o,s:o}", "id", c->id, "config", cfg,
+                            "shares", shares, "net_sysctl", net_sysctl);
   if (!p->create_msg) {
     vm_binds_free(p->binds, p->n_binds);
     return hull_err(e, ENOMEM, "config.json");

@@ -29,6 +29,7 @@
 #include "../linux/terminal.h"
 #include "channel.h"
 #include "vm_client.h"
+#include "vm_net.h"
 
 #define MAX_STREAMS 64
 #define MAX_CLIENTS 64
@@ -249,6 +250,24 @@ static void stream_close(struct sv *sv, uint32_t id) {
   st->client = -1;
 }
 
+/* The taps went with the monitor; the ingress qdiscs of the namespace's
+ * interfaces go now, so the engine finds the namespace as it made it.
+ * The supervisor is still in it. */
+static void teardown_network(struct vm_supervisor_args *a) {
+  char path[PATH_MAX + 32];
+  snprintf(path, sizeof path, "%s/%s", a->state_dir, VM_NET_FILE);
+  json_error_t je;
+  json_t *rec = json_load_file(path, 0, &je);
+  if (!rec)
+    return;
+  struct hull_error e;
+  if (vm_net_teardown(rec, &e) < 0)
+    log_warn("container %s: VM network: %s", a->c->id, e.msg);
+  else
+    unlink(path);
+  json_decref(rec);
+}
+
 /* The container is over: report, take the VM down, exit with status. */
 __attribute__((noreturn)) static void finish(struct sv *sv, int status,
                                               const char *reason) {
@@ -289,6 +308,7 @@ __attribute__((noreturn)) static void finish(struct sv *sv, int status,
     kill(sv->vmm, SIGKILL);
     waitpid(sv->vmm, NULL, 0);
   }
+  teardown_network(sv->a);
   _exit(status);
 }
 
@@ -838,6 +858,9 @@ void vm_supervise(struct vm_supervisor_args *a) {
     fail_setup(sv, &e);
   close(pair[1]);
   close(ctl[1]);
+  /* the taps are the monitor's: they go away with it */
+  for (size_t i = 0; i < a->vmm.n_nics; i++)
+    close(a->vmm.nics[i].tap_fd);
   sv->control = ctl[0];
   sv->port = pair[0];
   fcntl(sv->port, F_SETFL, O_NONBLOCK);

@@ -36,6 +36,7 @@
 #include "supervisor.h"
 #include "vm_client.h"
 #include "vm_driver.h"
+#include "vm_net.h"
 
 /* Guest RAM without a memory limit, and the least a guest boots with. */
 #define VM_DEFAULT_MEM_MIB 512
@@ -138,6 +139,12 @@ static int validate(struct container *c, const struct create_opts *o,
     return hull_err(e, EINVAL, "--console-socket: process.terminal is false");
   if (o->preserve_fds)
     return hull_err(e, ENOTSUP, "--preserve-fds: not supported with VM isolation");
+  /* The VM has its own network stack: it gets a network namespace's
+   * interfaces (vm_net.h), not the host's. */
+  if (!(ns->listed_flags & CLONE_NEWNET))
+    return hull_err(e, ENOTSUP,
+                    "linux.namespaces: host network is not supported with VM isolation "
+                    "(list a network namespace)");
   static const int host_only[] = {NS_PID, NS_MNT, NS_USER, NS_CGROUP, NS_TIME};
   for (size_t i = 0; i < sizeof host_only / sizeof *host_only; i++)
     if (ns->join_fds[host_only[i]] >= 0)
@@ -207,6 +214,46 @@ static void remove_vm_files(struct container *c) {
     return;
   unlinkat(c->dirfd, VM_SOCKET, 0);
   unlinkat(c->dirfd, VM_BINDS_DIR, AT_REMOVEDIR);
+  unlinkat(c->dirfd, VM_NET_FILE, 0);
+}
+
+_Static_assert(VM_NET_MAX_IFACES <= VMM_MAX_NICS, "a device for every interface");
+
+/* The network namespace's interfaces for the guest: taps made there, the
+ * description in CREATE, the record of what to undo in the state
+ * directory. Nothing to do for a new namespace (the supervisor makes it:
+ * loopback only). */
+static int setup_network(struct container *c, struct ns_plan *ns, struct vm_net *net,
+                         struct vm_guest_plan *plan, struct vmm_config *vmm,
+                         struct hull_error *e) {
+  int fd = ns->join_fds[NS_NET];
+  if (fd < 0)
+    return 0;
+  int r = vm_net_setup(fd, net, e);
+  if (r < 0 || !net->n)
+    return r;
+  json_t *desc = vm_net_desc_to_json(&net->desc);
+  json_t *rec = vm_net_record(net, c->spec.linux.ns[NS_NET].path, fd);
+  _cleanup_free_ char *text = rec ? hjson_dumps(rec) : NULL;
+  json_decref(rec);
+  if (!text || json_object_set_new(plan->create_msg, "network", desc) < 0) {
+    if (!text)
+      json_decref(desc);
+    r = hull_err(e, ENOMEM, "container %s: VM network", c->id);
+    goto fail;
+  }
+  if ((r = fs_atomic_write(c->dirfd, VM_NET_FILE, text, strlen(text), false, e)) < 0)
+    goto fail;
+  for (size_t i = 0; i < net->n; i++) {
+    vmm->nics[i].tap_fd = net->fds[i];
+    memcpy(vmm->nics[i].mac, net->desc.ifs[i].mac, 6);
+  }
+  vmm->n_nics = net->n;
+  return 0;
+fail:
+  vm_net_close(net);
+  vm_net_teardown_in(fd, net);
+  return r;
 }
 
 static int vm_create(struct container *c, const struct create_opts *o,
@@ -222,6 +269,9 @@ static int vm_create(struct container *c, const struct create_opts *o,
   pid_t child = -1;
   json_t *host_res = NULL, *saved_res = c->spec.linux.resources;
   struct vm_supervisor_args a = {.c = c, .backend = &vmm_qemu};
+  struct vm_net net = {.n = 0};
+  for (size_t i = 0; i < VM_NET_MAX_IFACES; i++)
+    net.fds[i] = -1;
   const char *why = NULL;
   enum vm_accel accel;
 
@@ -262,8 +312,10 @@ static int vm_create(struct container *c, const struct create_opts *o,
         (struct vmm_share){.tag = "binds", .path = a.binds_dir};
   a.binds = plan.binds;
   a.n_binds = plan.n_binds;
-  a.create_msg = plan.create_msg;
   a.ns = &ns;
+  if ((r = setup_network(c, &ns, &net, &plan, &a.vmm, e)) < 0)
+    goto out;
+  a.create_msg = plan.create_msg;
 
   json_decref(c->driver_data);
   c->driver_data = json_pack("{s:o,s:{s:s,s:s,s:i,s:I}}", "cgroups", json_array(),
@@ -317,6 +369,8 @@ static int vm_create(struct container *c, const struct create_opts *o,
   }
   close(pair[1]);
   pair[1] = -1;
+  /* the supervisor and the monitor hold the taps now */
+  vm_net_close(&net);
   if (cgroup_fd < 0 && (r = cgroup_enter(&cgs, child, CGROUP_V2, e)) < 0)
     goto out;
   c->pid = child;
@@ -365,6 +419,9 @@ out:
     c->pid = 0;
     if (cgs.n)
       cgroup_destroy(&cgs, NULL);
+    vm_net_close(&net);
+    if (net.n)
+      vm_net_teardown_in(ns.join_fds[NS_NET], &net);
     remove_vm_files(c);
     if (c->pty_master >= 0) {
       close(c->pty_master);
@@ -407,7 +464,21 @@ static int vm_kill(struct container *c, int sig, bool all, struct hull_error *e)
   return r < 0 ? hull_errno(e, -r, "container %s: signal %d", c->id, sig) : 0;
 }
 
+/* What the supervisor did not undo of the network (it was killed). */
+static void teardown_network(struct container *c) {
+  _cleanup_free_ char *text = NULL;
+  struct hull_error e;
+  if (c->dirfd < 0 || fs_read_file_at(c->dirfd, VM_NET_FILE, &text, NULL, &e) < 0)
+    return;
+  json_error_t je;
+  json_t *rec = json_loads(text, 0, &je);
+  if (rec && vm_net_teardown_record(rec, &e) < 0)
+    log_warn("container %s: %s", c->id, e.msg);
+  json_decref(rec);
+}
+
 static int vm_delete(struct container *c, struct hull_error *e) {
+  teardown_network(c);
   remove_vm_files(c);
   return process_isolation_ops.delete(c, e);
 }

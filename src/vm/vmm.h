@@ -15,12 +15,19 @@
 enum vm_accel { VM_ACCEL_KVM, VM_ACCEL_TCG };
 
 #define VMM_MAX_SHARES 4
+#define VMM_MAX_NICS 8
 
 /* A host directory the guest mounts (virtio-9p in QEMU). */
 struct vmm_share {
   const char *tag;  /* the guest mounts it by this name */
   const char *path; /* host directory */
   bool readonly;
+};
+
+/* A network device (virtio-net) whose host end is a tap. */
+struct vmm_nic {
+  int tap_fd;
+  uint8_t mac[6]; /* the guest's */
 };
 
 struct vmm_config {
@@ -35,13 +42,16 @@ struct vmm_config {
   int control_fd;          /* socket for the monitor's own control */
   struct vmm_share shares[VMM_MAX_SHARES];
   size_t n_shares;
+  struct vmm_nic nics[VMM_MAX_NICS];
+  size_t n_nics;
 };
 
 struct vmm_backend {
   const char *name;
   /* Start the monitor as a child of the caller, which already sits in the
    * container's namespaces and cgroup; it dies with the caller. Every
-   * descriptor but cfg->port_fd is closed in the child. */
+   * descriptor but cfg->port_fd, cfg->control_fd and the taps of
+   * cfg->nics is closed in the child. */
   int (*launch)(const struct vmm_config *cfg, pid_t *pid, struct hull_error *e);
   /* Stop or resume the vCPUs (and the guest's clocks with them) through
    * the other end of cfg->control_fd. Bounded in time. */

@@ -1,8 +1,8 @@
 /* The QEMU backend: the microvm machine (no firmware, no PCI, no ACPI),
  * the kernel booted directly through its PVH entry, virtio-mmio devices
  * only: one virtio-serial port for hull-init's channel, one virtio-9p
- * device per shared directory, the console on the ISA serial port (a log
- * file). QEMU's own seccomp sandbox confines the monitor. */
+ * device per shared directory, one virtio-net device per tap, the console
+ * on the ISA serial port (a log file). QEMU's own seccomp sandbox confines the monitor. */
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -20,7 +20,13 @@
 #define QEMU_PORT_FD 3
 #define QEMU_QMP_FD 4
 #define QEMU_REPORT_FD 5
-#define MAX_ARGS 64
+/* the taps: 6, 7, ... */
+#define QEMU_TAP_FD0 6
+/* Descriptors are moved from at least this number to their places. */
+#define QEMU_FD_STAGE 16
+#define MAX_ARGS 128
+_Static_assert(QEMU_TAP_FD0 + VMM_MAX_NICS <= QEMU_FD_STAGE,
+               "the descriptors' places lie below where they are staged");
 
 /* QEMU option values separate fields with commas: a comma in a path is
  * written twice. */
@@ -122,6 +128,14 @@ static void build_argv(const struct vmm_config *c, struct argv_builder *b) {
     add(b, strdup("-device"));
     addf(b, "virtio-9p-device,fsdev=fs%zu,mount_tag=%s", i, c->shares[i].tag);
   }
+  for (size_t i = 0; i < c->n_nics; i++) {
+    const uint8_t *m = c->nics[i].mac;
+    add(b, strdup("-netdev"));
+    addf(b, "tap,id=net%zu,fd=%zu", i, QEMU_TAP_FD0 + i);
+    add(b, strdup("-device"));
+    addf(b, "virtio-net-device,netdev=net%zu,mac=%02x:%02x:%02x:%02x:%02x:%02x", i, m[0],
+         m[1], m[2], m[3], m[4], m[5]);
+  }
 }
 
 static void free_argv(struct argv_builder *b) {
@@ -163,12 +177,22 @@ static int qemu_launch(const struct vmm_config *c, pid_t *pid,
       goto fail;
     /* Descriptors move to their numbers from above, so that none of them
      * is overwritten before it moved. */
-    int port = fcntl(c->port_fd, F_DUPFD, 16), qmp = fcntl(c->control_fd, F_DUPFD, 16);
-    int rep = fcntl(report[1], F_DUPFD_CLOEXEC, 16);
+    int port = fcntl(c->port_fd, F_DUPFD, QEMU_FD_STAGE);
+    int qmp = fcntl(c->control_fd, F_DUPFD, QEMU_FD_STAGE);
+    int rep = fcntl(report[1], F_DUPFD_CLOEXEC, QEMU_FD_STAGE);
+    int taps[VMM_MAX_NICS];
+    size_t n_nics = c->n_nics < VMM_MAX_NICS ? c->n_nics : VMM_MAX_NICS;
+    for (size_t i = 0; i < n_nics; i++)
+      if ((taps[i] = fcntl(c->nics[i].tap_fd, F_DUPFD, QEMU_FD_STAGE)) < 0)
+        goto fail;
     if (port < 0 || qmp < 0 || rep < 0 || dup2(port, QEMU_PORT_FD) < 0 ||
         dup2(qmp, QEMU_QMP_FD) < 0 || dup3(rep, QEMU_REPORT_FD, O_CLOEXEC) < 0)
       goto fail;
-    syscall(SYS_close_range, QEMU_REPORT_FD + 1, ~0U, 0);
+    for (size_t i = 0; i < n_nics; i++)
+      if (dup2(taps[i], QEMU_TAP_FD0 + (int)i) < 0)
+        goto fail;
+    /* every other descriptor of the host closes here */
+    syscall(SYS_close_range, QEMU_TAP_FD0 + (unsigned)n_nics, ~0U, 0);
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);

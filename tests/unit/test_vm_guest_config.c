@@ -1,7 +1,9 @@
 /* Unit tests for the config a VM guest gets (src/vm/guest_config.c): the
  * root and bind mounts become shares, host namespaces by path become the
- * guest's own, hooks and LSM labels stay on the host, only the limits the
- * guest applies go in, and uint64 values survive the trip. */
+ * guest's own (the network namespace the guest's root one, with the net.*
+ * sysctls applied by hull-init), hooks and LSM labels stay on the host,
+ * only the limits the guest applies go in, and uint64 values survive the
+ * trip. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -26,7 +28,8 @@ static const char *base =
     "\"options\":[\"rbind\",\"ro\"]},"
     "{\"destination\":\"/etc/hosts\",\"source\":\"hosts\",\"options\":[\"bind\"]}],"
     "\"linux\":{\"namespaces\":[{\"type\":\"pid\"},{\"type\":\"mount\"},"
-    "{\"type\":\"network\",\"path\":\"/run/netns/x\"}],"
+    "{\"type\":\"network\",\"path\":\"/run/netns/x\"},{\"type\":\"ipc\"}],"
+    "\"sysctl\":{\"net.ipv4.ip_forward\":\"1\",\"kernel.shmmax\":\"1000\"},"
     "\"cgroupsPath\":\"/host/path\",\"resources\":{\"memory\":{\"limit\":268435456},"
     "\"pids\":{\"limit\":64},\"cpu\":{\"quota\":50000,\"period\":100000},"
     "\"blockIO\":{\"weight\":100}}}}";
@@ -71,11 +74,24 @@ static void test_rewrite(void **state) {
   /* hooks and LSM labels stay on the host */
   assert_null(json_object_get(cfg, "hooks"));
   assert_null(json_object_get(json_object_get(cfg, "process"), "apparmorProfile"));
-  /* namespaces by path are the guest's own */
+  /* namespaces by path are the guest's own; the network is the guest's
+   * root namespace, configured by hull-init */
   json_t *lx = json_object_get(cfg, "linux");
   json_t *ns = json_object_get(lx, "namespaces");
   assert_int_equal(json_array_size(ns), 3);
-  assert_null(json_object_get(json_array_get(ns, 2), "path"));
+  assert_string_equal(json_string_value(json_object_get(json_array_get(ns, 0), "type")), "pid");
+  assert_string_equal(json_string_value(json_object_get(json_array_get(ns, 2), "type")), "ipc");
+  assert_string_equal(json_string_value(json_object_get(json_array_get(ns, 1), "type")),
+                      "mount");
+  assert_null(json_object_get(json_array_get(ns, 1), "path"));
+  /* net.* sysctls go to hull-init, the others stay */
+  json_t *sysctl = json_object_get(lx, "sysctl");
+  assert_int_equal(json_object_size(sysctl), 1);
+  assert_string_equal(json_string_value(json_object_get(sysctl, "kernel.shmmax")), "1000");
+  json_t *net_sysctl = json_object_get(p.create_msg, "net_sysctl");
+  assert_int_equal(json_object_size(net_sysctl), 1);
+  assert_string_equal(json_string_value(json_object_get(net_sysctl, "net.ipv4.ip_forward")),
+                      "1");
   assert_string_equal(json_string_value(json_object_get(lx, "cgroupsPath")), "/container");
   /* memory and pids apply in the guest; cpu and block I/O do not */
   json_t *res = json_object_get(lx, "resources");
