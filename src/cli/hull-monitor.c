@@ -115,6 +115,30 @@ static void st_monitor(json_t *st, void *arg) {
   json_object_set_new(st, "MonitorStart", json_integer((json_int_t)process_start_time(getpid())));
 }
 
+/* Record the container's NetworkSettings (a copy of ns) under the lock. */
+static void set_netsettings(json_t *ns) {
+  struct record *r;
+  struct hull_error e;
+  if (record_open_id(en, id, true, &r, &e) < 0)
+    return;
+  json_object_set_new(r->cfg, "NetworkSettings", json_deep_copy(ns));
+  record_save(r, &e);
+  record_free(r);
+}
+
+/* Take the container's networks down, from the record as it is now
+ * (`network connect` may have added one). */
+static void network_down(void) {
+  struct record *r;
+  struct hull_error e;
+  if (record_open_id(en, id, true, &r, &e) < 0)
+    return;
+  if (engine_net_down(en, id, r->cfg, &e) < 0)
+    log_warn("container %.12s: network: %s", id, e.msg);
+  record_save(r, &e);
+  record_free(r);
+}
+
 static void ready(int fd, const char *msg) {
   if (fd < 0)
     return;
@@ -287,8 +311,35 @@ int main(int argc, char **argv) {
   char iso[16];
   snprintf(iso, sizeof iso, "%s", json_string_value(json_object_get(rec->cfg, "Isolation")) ?: "process");
   int dirfd = fcntl(rec->dirfd, F_DUPFD_CLOEXEC, 3);
+  json_t *netcfg = json_incref(rec->cfg);
   record_free(rec);
   set_state(st_monitor, NULL);
+
+  /* Its networks, before the container exists. The namespace's path goes
+   * into the record first: whatever happens next, the next command
+   * finds what to take down (engine_net_down). */
+  const char *mode = json_string_value(json_object_get(json_object_get(netcfg, "HostConfig"), "NetworkMode"));
+  int *port_fds = NULL;
+  size_t n_port_fds = 0;
+  bool networked = engine_net_is_cni(mode);
+  if (networked) {
+    char *nsp = engine_netns_path(en, id);
+    json_t *ns = json_object_get(netcfg, "NetworkSettings");
+    if (!json_is_object(ns))
+      json_object_set_new(netcfg, "NetworkSettings", ns = json_object());
+    json_object_set_new(ns, "SandboxKey", json_string(nsp ? nsp : ""));
+    free(nsp);
+    set_netsettings(ns);
+    if (engine_net_up(en, id, netcfg, &port_fds, &n_port_fds, &e) < 0) {
+      set_netsettings(json_object_get(netcfg, "NetworkSettings"));
+      struct ended x = {.code = 125, .error = e.msg};
+      set_state(st_exited, &x);
+      ready(rfd, e.msg);
+      return 1;
+    }
+    set_netsettings(json_object_get(netcfg, "NetworkSettings"));
+  }
+  json_decref(netcfg);
 
   sigset_t fwd;
   supervise_signals(&fwd);
@@ -337,6 +388,8 @@ int main(int argc, char **argv) {
   /* runtime state from a monitor that died (a crash) would block create */
   container_delete(&ro, id, true, &e);
   if (container_create(&ro, id, bundle_abs, &co, &ctr, &e) < 0) {
+    if (networked)
+      network_down();
     struct ended x = {.code = 127, .error = e.msg};
     set_state(st_exited, &x);
     ready(rfd, e.msg);
@@ -361,6 +414,8 @@ int main(int argc, char **argv) {
     if (container_start_loaded(ctr, &e) < 0) {
       struct ended x = {.code = 127, .error = e.msg};
       container_delete_loaded(ctr, true, &e);
+      if (networked)
+        network_down();
       set_state(st_exited, &x);
       ready(rfd, x.error);
       return 1;
@@ -381,6 +436,7 @@ int main(int argc, char **argv) {
   bool out_open = !tty, err_open = !tty, pty_open = tty, exited = false;
   int code = 0;
   char exit_err[256] = "";
+  int start_failed_client = -1;
   if (!tty) {
     fcntl(out[0], F_SETFL, O_NONBLOCK);
     fcntl(err[0], F_SETFL, O_NONBLOCK);
@@ -484,7 +540,8 @@ int main(int argc, char **argv) {
         ctr->ops->kill(ctr, atoi(buf), false, &e);
       } else if (type == FRAME_START && !started) {
         if (container_start_loaded(ctr, &e) < 0) {
-          frame_send(clients[ci], FRAME_ERROR, e.msg, strlen(e.msg));
+          /* told at the end, when nothing of it is left */
+          start_failed_client = clients[ci];
           snprintf(exit_err, sizeof exit_err, "%s", e.msg);
           exited = true;
           code = 127;
@@ -507,6 +564,14 @@ int main(int argc, char **argv) {
   flock(ctr->dirfd, LOCK_EX);
   if (container_delete_loaded(ctr, true, &e) < 0 && !*exit_err)
     snprintf(exit_err, sizeof exit_err, "%s", e.msg);
+  /* The network goes back before the end is told: whoever waits for the
+   * exit (run, wait, a script that checks the host next) finds nothing
+   * of it left. A monitor killed meanwhile leaves it to the next command
+   * (the record's SandboxKey, engine_net_reap). */
+  if (networked)
+    network_down();
+  for (size_t i = 0; i < n_port_fds; i++)
+    close(port_fds[i]);
   struct ended x = {.code = code, .error = *exit_err ? exit_err : NULL};
   set_state(st_exited, &x);
   if (auto_remove) {
@@ -527,7 +592,11 @@ int main(int argc, char **argv) {
   }
   char codes[16];
   int cl = snprintf(codes, sizeof codes, "%d", code);
-  for (int i = 0; i < n_clients; i++)
-    frame_send(clients[i], FRAME_EXIT, codes, (size_t)cl);
+  for (int i = 0; i < n_clients; i++) {
+    if (clients[i] == start_failed_client)
+      frame_send(clients[i], FRAME_ERROR, exit_err, strlen(exit_err));
+    else
+      frame_send(clients[i], FRAME_EXIT, codes, (size_t)cl);
+  }
   return 0;
 }

@@ -40,6 +40,8 @@
 #pragma weak hull_cmd_container
 #pragma weak hull_cmd_volume
 #pragma weak hull_cmd_system
+#pragma weak hull_cmd_port
+#pragma weak hull_cmd_network
 
 static const struct {
   const char *name;
@@ -61,6 +63,8 @@ static const struct {
     {"container", hull_cmd_container, "container commands (ls, prune, ...)"},
     {"volume", hull_cmd_volume, "named volumes (create, ls, rm, inspect)"},
     {"system", hull_cmd_system, "disk usage (df), prune"},
+    {"network", hull_cmd_network, "networks (create, ls, inspect, rm, connect, ...)"},
+    {"port", hull_cmd_port, "a container's published ports"},
     {"images", hull_cmd_images, "list images"},
     {"image", hull_cmd_image, "image commands (ls, inspect, rm, tag, ...)"},
     {"load", hull_cmd_load, "load images from a docker-archive or OCI archive"},

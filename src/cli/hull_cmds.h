@@ -27,7 +27,11 @@ hull_cmd_fn hull_cmd_images, hull_cmd_load, hull_cmd_save, hull_cmd_import,
 hull_cmd_fn hull_cmd_run, hull_cmd_create, hull_cmd_start, hull_cmd_ps,
     hull_cmd_exec, hull_cmd_logs, hull_cmd_stop, hull_cmd_kill, hull_cmd_rm,
     hull_cmd_wait, hull_cmd_inspect, hull_cmd_attach, hull_cmd_container,
-    hull_cmd_volume, hull_cmd_system;
+    hull_cmd_volume, hull_cmd_system, hull_cmd_port;
+/* networks (src/cli/hull_networks.c): create, ls, inspect, rm, prune;
+ * `network connect|disconnect` act on containers and live with them
+ * (src/cli/hull_containers.c), argv[0] being "connect"/"disconnect". */
+hull_cmd_fn hull_cmd_network, hull_network_connect, hull_network_disconnect;
 
 /* The exit status of hull's own failures. */
 #define HULL_EXIT_ERROR 125

@@ -5,6 +5,7 @@
  * (hull-monitor, see there for how it is handed the container); these
  * commands talk to it over its attach socket or act on the runtime
  * container directly (kill, exec). */
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -31,8 +32,12 @@
 #include "../common/json.h"
 #include "../engine/engine.h"
 #include "../image/image.h"
+#include "../net/network.h"
+#include "../net/subnet.h"
 #include "../runtime/container.h"
 #include "hull_cmds.h"
+
+#pragma weak hull_cmd_network
 
 #define ERR(...) (fprintf(stderr, "hull: " __VA_ARGS__), fputc('\n', stderr), HULL_EXIT_ERROR)
 
@@ -77,8 +82,10 @@ static const char *rec_name(struct record *r) {
 
 struct run_opts {
   bool detach, interactive, tty, rm, readonly;
-  const char *name, *hostname, *workdir, *user, *entrypoint, *isolation, *network;
+  bool publish_all;
+  const char *name, *hostname, *workdir, *user, *entrypoint, *isolation, *network, *ip;
   json_t *env, *binds, *tmpfs, *labels, *cap_add, *cap_drop, *secopt;
+  json_t *ports, *expose, *dns, *dns_search, *dns_opt, *add_host, *aliases;
   int64_t memory, nanocpus, pids;
 };
 
@@ -90,6 +97,13 @@ static void run_opts_free(struct run_opts *o) {
   json_decref(o->cap_add);
   json_decref(o->cap_drop);
   json_decref(o->secopt);
+  json_decref(o->ports);
+  json_decref(o->expose);
+  json_decref(o->dns);
+  json_decref(o->dns_search);
+  json_decref(o->dns_opt);
+  json_decref(o->add_host);
+  json_decref(o->aliases);
 }
 
 static const char *canon_isolation(const char *s) {
@@ -129,6 +143,15 @@ static int parse_run_opts(int argc, char **argv, bool is_run, struct run_opts *o
       {"network", required_argument, NULL, 13},
       {"net", required_argument, NULL, 13},
       {"help", no_argument, NULL, 14},
+      {"publish", required_argument, NULL, 'p'},
+      {"publish-all", no_argument, NULL, 'P'},
+      {"expose", required_argument, NULL, 15},
+      {"ip", required_argument, NULL, 16},
+      {"dns", required_argument, NULL, 17},
+      {"dns-search", required_argument, NULL, 18},
+      {"dns-option", required_argument, NULL, 19},
+      {"add-host", required_argument, NULL, 20},
+      {"network-alias", required_argument, NULL, 21},
       {NULL, 0, NULL, 0},
   };
   memset(o, 0, sizeof *o);
@@ -139,9 +162,16 @@ static int parse_run_opts(int argc, char **argv, bool is_run, struct run_opts *o
   o->cap_add = json_array();
   o->cap_drop = json_array();
   o->secopt = json_array();
+  o->ports = json_object();
+  o->expose = json_object();
+  o->dns = json_array();
+  o->dns_search = json_array();
+  o->dns_opt = json_array();
+  o->add_host = json_array();
+  o->aliases = json_array();
   struct hull_error e;
   int c;
-  while ((c = getopt_long(argc, argv, "+ditlh:e:w:u:v:m:l:", opts, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "+ditPlh:e:w:u:v:m:l:p:", opts, NULL)) != -1) {
     switch (c) {
     case 'd':
       if (!is_run)
@@ -237,9 +267,75 @@ static int parse_run_opts(int argc, char **argv, bool is_run, struct run_opts *o
         return -ERR("--isolation %s: unknown (process, vm, hyperv, default)", optarg);
       break;
     case 13:
-      if (strcmp(optarg, "none") && strcmp(optarg, "host"))
-        return -ERR("--network %s: not supported yet (none, host)", optarg);
+      if (!strncmp(optarg, "container:", 10) ? !optarg[10]
+                                              : network_validate_name(optarg, &e) < 0 &&
+                                                    strcmp(optarg, "none") && strcmp(optarg, "host"))
+        return -ERR("--network %s: not a network name, none, host or container:NAME", optarg);
       o->network = optarg;
+      break;
+    case 'p': {
+      struct port_spec ps;
+      if (parse_port_spec(optarg, &ps, &e) < 0)
+        return -ERR("%s", e.msg);
+      for (unsigned k = 0; k <= (unsigned)(ps.ctr_port_end - ps.ctr_port); k++) {
+        char key[16], hp[8] = "";
+        snprintf(key, sizeof key, "%u/%s", ps.ctr_port + k, ps.proto);
+        if (ps.host_port)
+          snprintf(hp, sizeof hp, "%u", ps.host_port + k);
+        json_t *l = json_object_get(o->ports, key);
+        if (!l)
+          json_object_set_new(o->ports, key, l = json_array());
+        json_array_append_new(l, json_pack("{s:s, s:s}", "HostIp", ps.host_ip, "HostPort", hp));
+        json_object_set_new(o->expose, key, json_object());
+      }
+      break;
+    }
+    case 'P': o->publish_all = true; break;
+    case 15: {
+      struct port_spec ps;
+      char spec[80];
+      snprintf(spec, sizeof spec, "%s", optarg);
+      if (strchr(optarg, ':') || parse_port_spec(spec, &ps, &e) < 0)
+        return -ERR("--expose %s: want PORT[-PORT][/tcp|udp]", optarg);
+      for (unsigned k = 0; k <= (unsigned)(ps.ctr_port_end - ps.ctr_port); k++) {
+        char key[16];
+        snprintf(key, sizeof key, "%u/%s", ps.ctr_port + k, ps.proto);
+        json_object_set_new(o->expose, key, json_object());
+      }
+      break;
+    }
+    case 16: {
+      struct in_addr a;
+      if (inet_pton(AF_INET, optarg, &a) != 1)
+        return -ERR("--ip %s: not an IPv4 address", optarg);
+      o->ip = optarg;
+      break;
+    }
+    case 17: {
+      unsigned char a[16];
+      if (inet_pton(AF_INET, optarg, a) != 1 && inet_pton(AF_INET6, optarg, a) != 1)
+        return -ERR("--dns %s: not an IP address", optarg);
+      json_array_append_new(o->dns, json_string(optarg));
+      break;
+    }
+    case 18:
+    case 19:
+      if (!*optarg || strpbrk(optarg, " \t\n"))
+        return -ERR("--%s \"%s\": empty or with blanks", c == 18 ? "dns-search" : "dns-option",
+                    optarg);
+      json_array_append_new(c == 18 ? o->dns_search : o->dns_opt, json_string(optarg));
+      break;
+    case 20: {
+      char hn[256], ha[64];
+      if (parse_add_host(optarg, hn, sizeof hn, ha, sizeof ha, &e) < 0)
+        return -ERR("%s", e.msg);
+      json_array_append_new(o->add_host, json_string(optarg));
+      break;
+    }
+    case 21:
+      if (network_validate_name(optarg, &e) < 0)
+        return -ERR("--network-alias %s: not a valid name", optarg);
+      json_array_append_new(o->aliases, json_string(optarg));
       break;
     case 14:
       printf("usage: hull %s [OPTIONS] IMAGE [COMMAND [ARG...]]\n", argv[0]);
@@ -280,6 +376,69 @@ static const char *argv0;
 static const char *argv0_name(void) { return argv0 ? argv0 : "run"; }
 
 /* Make the record of a new container; prints nothing. */
+/* The record's network part: the mode (canonical: the network's own
+ * name, "container:<full id>"), NetworkSettings.Networks, the exposed
+ * ports. The default network is made here on first use. */
+static int network_settings(struct engine *en, struct run_opts *o, char *mode, size_t len,
+                            json_t *netset, json_t *icfg, json_t *conf) {
+  struct hull_error e;
+  bool vm = o->isolation && !strcmp(o->isolation, "vm");
+  bool ports = json_object_size(o->ports) || o->publish_all;
+  json_t *exposed = json_object();
+  if (json_is_object(json_object_get(icfg, "ExposedPorts")))
+    json_object_update(exposed, json_object_get(icfg, "ExposedPorts"));
+  json_object_update(exposed, o->expose);
+  json_object_set_new(conf, "ExposedPorts", exposed);
+  if (!strcmp(mode, "host")) {
+    if (vm)
+      return ERR("--network host: not supported with VM isolation (the guest has its own "
+                 "kernel and network stack)");
+    if (ports) {
+      fprintf(stderr, "hull: published ports are discarded with --network host\n");
+      json_object_clear(o->ports);
+      o->publish_all = false;
+    }
+  } else if (!strcmp(mode, "none") || !strncmp(mode, "container:", 10)) {
+    if (ports)
+      return ERR("-p/-P: --network %s gives the container no network of its own to publish "
+                 "ports on", mode);
+    if (!strncmp(mode, "container:", 10)) {
+      if (vm)
+        return ERR("--network %s: not supported with VM isolation (a guest cannot share "
+                   "another container's network stack)", mode);
+      struct record *t;
+      if (record_find(en, mode + 10, false, &t, &e) < 0)
+        return ERR("--network %s: %s", mode, e.msg);
+      if (!strcmp(json_string_value(json_object_get(t->cfg, "Isolation")) ?: "", "vm")) {
+        record_free(t);
+        return ERR("--network %s: its network stack is inside its VM", mode);
+      }
+      snprintf(mode, len, "container:%s", t->id);
+      record_free(t);
+    }
+  }
+  if (o->ip && !engine_net_is_cni(mode))
+    return ERR("--ip: --network %s has no addresses to choose from", mode);
+  if (json_array_size(o->aliases) && !engine_net_is_cni(mode))
+    return ERR("--network-alias: --network %s has no names", mode);
+  if (!engine_net_is_cni(mode))
+    return 0;
+  struct net_def def;
+  if (network_get(en->root, mode, &def, &e) < 0)
+    return ERR("--network %s: %s", mode, e.msg);
+  if (o->ip && subnet_check_address(def.subnet, def.gateway, o->ip, &e) < 0) {
+    net_def_free(&def);
+    return ERR("--ip %s: network %s: %s", o->ip, def.name, e.msg);
+  }
+  json_t *ep = json_pack("{s:s, s:O}", "IfName", "eth0", "Aliases", o->aliases);
+  if (o->ip)
+    json_object_set_new(ep, "IPAMConfig", json_pack("{s:s}", "IPv4Address", o->ip));
+  json_object_set_new(json_object_get(netset, "Networks"), def.name, ep);
+  snprintf(mode, len, "%s", def.name);
+  net_def_free(&def);
+  return 0;
+}
+
 static int do_create(struct hull_ctx *ctx, struct engine *en, struct store *st,
                      struct run_opts *o, const char *ref, int nargs, char **args,
                      char id[ENGINE_ID_LEN + 1]) {
@@ -395,12 +554,31 @@ static int do_create(struct hull_ctx *ctx, struct engine *en, struct store *st,
       volume_spec_free(&vs);
     }
   }
+  /* networks: the default one unless --network says otherwise */
+  int rc;
+  json_t *netset = json_pack("{s:{}}", "Networks");
+  char mode[NET_NAME_MAX + 80];
+  snprintf(mode, sizeof mode, "%s", o->network ?: NET_DEFAULT_NAME);
+  if ((rc = network_settings(en, o, mode, sizeof mode, netset, icfg, conf))) {
+    json_decref(netset);
+    json_decref(binds);
+    json_decref(anon);
+    json_decref(conf);
+    image_free(img);
+    return rc;
+  }
   json_t *host = json_pack(
       "{s:o, s:O, s:b, s:b, s:I, s:I, s:I, s:O, s:O, s:O, s:s, s:o}", "Binds", binds,
       "Tmpfs", o->tmpfs, "AutoRemove", o->rm, "ReadonlyRootfs", o->readonly, "Memory",
       (json_int_t)o->memory, "NanoCpus", (json_int_t)o->nanocpus, "PidsLimit",
       (json_int_t)o->pids, "CapAdd", o->cap_add, "CapDrop", o->cap_drop, "SecurityOpt",
-      o->secopt, "NetworkMode", o->network ? o->network : "none", "AnonVolumes", anon);
+      o->secopt, "NetworkMode", mode, "AnonVolumes", anon);
+  json_object_set(host, "PortBindings", o->ports);
+  json_object_set_new(host, "PublishAllPorts", json_boolean(o->publish_all));
+  json_object_set(host, "Dns", o->dns);
+  json_object_set(host, "DnsSearch", o->dns_search);
+  json_object_set(host, "DnsOptions", o->dns_opt);
+  json_object_set(host, "ExtraHosts", o->add_host);
   char now[48];
   engine_now(now, sizeof now);
   const char *iso = o->isolation ?: "process";
@@ -410,6 +588,7 @@ static int do_create(struct hull_ctx *ctx, struct engine *en, struct store *st,
                           conf, "HostConfig", host, "State", "Status", "created");
   if (o->name)
     json_object_set_new(rec, "Name", json_string(o->name));
+  json_object_set_new(rec, "NetworkSettings", netset);
   image_free(img);
   if (record_create(en, rec, id, &e) < 0)
     return ERR("%s", e.msg);
@@ -433,6 +612,44 @@ static char *monitor_path(void) {
   return p;
 }
 
+/* Where the container's network namespace will be (its monitor makes it:
+ * engine_net_up), or, for container:ID, that one's namespace and files. */
+static int net_paths(struct engine *en, struct record *r, struct hull_error *e) {
+  const char *mode = json_string_value(json_object_get(json_object_get(r->cfg, "HostConfig"), "NetworkMode"));
+  json_t *ns = json_object_get(r->cfg, "NetworkSettings");
+  if (!json_is_object(ns))
+    json_object_set_new(r->cfg, "NetworkSettings", ns = json_object());
+  if (engine_net_is_cni(mode)) {
+    _cleanup_free_ char *p = engine_netns_path(en, r->id);
+    json_object_set_new(ns, "SandboxKey", json_string(p));
+    return 0;
+  }
+  if (!mode || strncmp(mode, "container:", 10))
+    return 0;
+  struct record *t;
+  if (record_open_id(en, mode + 10, false, &t, e) < 0)
+    return hull_err_prefix(e, "--network %.22s", mode);
+  int rc = 0;
+  if (strcmp(record_status(t), "running")) {
+    rc = hull_err(e, EINVAL, "--network container:%.12s: that container is not running", t->id);
+  } else {
+    json_t *tns = json_object_get(t->cfg, "NetworkSettings");
+    const char *key = json_string_value(json_object_get(tns, "SandboxKey"));
+    char proc[64];
+    snprintf(proc, sizeof proc, "/proc/%lld/ns/net",
+             (long long)json_integer_value(json_object_get(record_state(t), "Pid")));
+    json_object_set_new(ns, "SandboxKey", json_string(key ? key : proc));
+    static const char *const files[][2] = {{"HostsPath", "hosts"}, {"ResolvConfPath", "resolv.conf"}};
+    for (int k = 0; k < 2; k++) {
+      const char *theirs = json_string_value(json_object_get(t->cfg, files[k][0]));
+      _cleanup_free_ char *p = theirs ? strdup(theirs) : record_path(en, t->id, files[k][1]);
+      json_object_set_new(r->cfg, files[k][0], json_string(p));
+    }
+  }
+  record_free(t);
+  return rc;
+}
+
 /* Mount the root, write the OCI config, hand the container to a new
  * monitor and wait for its readiness line. */
 static int start_claimed(struct engine *en, struct store *st, struct record *r,
@@ -451,6 +668,10 @@ static int start_claimed(struct engine *en, struct store *st, struct record *r,
     return ERR("container %s: %s", rec_name(r), e.msg);
   }
   image_free(img);
+  if (net_paths(en, r, &e) < 0) {
+    rootfs_unmount(cdir, &e);
+    return ERR("container %s: %s", rec_name(r), e.msg);
+  }
   json_t *spec;
   if (spec_generate(r->cfg, r->id, cdir, rootfs, vdir, &spec, &e) < 0) {
     rootfs_unmount(cdir, &e);
@@ -523,10 +744,35 @@ static int start_claimed(struct engine *en, struct store *st, struct record *r,
   return 0;
 }
 
+/* A monitor that has recorded the end may still be giving the network
+ * back (hull-monitor): a new start or a removal waits for it to be gone.
+ * Call without the record's lock (the monitor takes it). */
+static void wait_monitor_gone(struct engine *en, const char *id, int timeout_ms) {
+  struct record *r;
+  struct hull_error e;
+  if (record_open_id(en, id, false, &r, &e) < 0)
+    return;
+  json_t *st = record_state(r);
+  pid_t mpid = (pid_t)json_integer_value(json_object_get(st, "MonitorPid"));
+  unsigned long long ms = (unsigned long long)json_integer_value(json_object_get(st, "MonitorStart"));
+  record_free(r);
+  if (mpid <= 0 || mpid == getpid())
+    return;
+  int pfd = (int)syscall(SYS_pidfd_open, mpid, 0);
+  if (pfd < 0)
+    return;
+  if (process_alive(mpid, ms)) {
+    struct pollfd p = {.fd = pfd, .events = POLLIN};
+    poll(&p, 1, timeout_ms);
+  }
+  close(pfd);
+}
+
 static int do_start(struct engine *en, struct store *st, struct record *r,
                     bool wait_attach) {
   struct hull_error e;
   char prev[16];
+  wait_monitor_gone(en, r->id, 30000);
   /* Claim the start under the lock: "starting", owned by this process
    * until the monitor takes over (if we die first, the record shows the
    * owner dead and the container exited); a second `start` refuses. */
@@ -539,6 +785,10 @@ static int do_start(struct engine *en, struct store *st, struct record *r,
     if (!strcmp(status, "running") || !strcmp(status, "starting")) {
       record_free(l);
       return ERR("container %s: already running", rec_name(r));
+    }
+    if (engine_net_reap(en, l, &e) < 0) {
+      record_free(l);
+      return ERR("container %s: %s", rec_name(r), e.msg);
     }
     json_t *state = record_state(l);
     json_object_set_new(state, "Status", json_string("starting"));
@@ -792,6 +1042,7 @@ static json_t *all_records(struct engine *en) {
   size_t n;
   struct hull_error e;
   json_t *arr = json_array();
+  engine_net_sweep(en); /* what killed monitors of removed containers left */
   if (record_list(en, &ids, &n, &e) < 0)
     return arr;
   json_t **v = calloc(n + 1, sizeof *v);
@@ -799,7 +1050,16 @@ static json_t *all_records(struct engine *en) {
   for (size_t i = 0; i < n; i++) {
     struct record *r;
     if (record_open_id(en, ids[i], false, &r, &e) == 0) {
-      record_status(r);
+      const char *st = record_status(r);
+      if (strcmp(st, "running") && strcmp(st, "starting") &&
+          json_object_get(json_object_get(r->cfg, "NetworkSettings"), "SandboxKey")) {
+        /* its monitor was killed: what it held of the network goes back */
+        struct record *l;
+        if (record_open_id(en, ids[i], true, &l, &e) == 0) {
+          engine_net_reap(en, l, &e);
+          record_free(l);
+        }
+      }
       char status[128];
       fmt_status(r, status, sizeof status);
       char *cmd = command_of(r);
@@ -817,6 +1077,30 @@ static json_t *all_records(struct engine *en) {
     json_array_append_new(arr, v[i]);
   free(v);
   return arr;
+}
+
+/* "127.0.0.1:8080->80/tcp, ..." as docker ps shows them (malloc'd). */
+static char *ports_text(json_t *rec) {
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&buf, &len);
+  if (!f)
+    return NULL;
+  const char *k;
+  json_t *list;
+  bool first = true;
+  json_object_foreach(json_object_get(json_object_get(rec, "NetworkSettings"), "Ports"), k, list) {
+    size_t i;
+    json_t *b;
+    json_array_foreach(list, i, b) {
+      fprintf(f, "%s%s:%s->%s", first ? "" : ", ",
+              json_string_value(json_object_get(b, "HostIp")) ?: "",
+              json_string_value(json_object_get(b, "HostPort")) ?: "", k);
+      first = false;
+    }
+  }
+  fclose(f);
+  return buf;
 }
 
 static int ps(struct hull_ctx *ctx, int argc, char **argv) {
@@ -847,8 +1131,8 @@ static int ps(struct hull_ctx *ctx, int argc, char **argv) {
   json_t *recs = all_records(en);
   json_t *out = json_array();
   if (!quiet && !json)
-    printf("%-12s  %-20s  %-24s  %-20s  %-26s  %-8s  %s\n", "CONTAINER ID", "IMAGE",
-           "COMMAND", "CREATED", "STATUS", "ISOLATION", "NAMES");
+    printf("%-12s  %-20s  %-24s  %-20s  %-26s  %-20s  %-8s  %s\n", "CONTAINER ID", "IMAGE",
+           "COMMAND", "CREATED", "STATUS", "PORTS", "ISOLATION", "NAMES");
   size_t i;
   json_t *r;
   json_array_foreach(recs, i, r) {
@@ -879,14 +1163,20 @@ static int ps(struct hull_ctx *ctx, int argc, char **argv) {
                          json_object_get(json_object_get(r, "Config"), "Labels")));
       json_object_set_new(json_array_get(out, json_array_size(out) - 1), "Isolation",
                           json_string(iso ? iso : "process"));
+      json_object_set_new(json_array_get(out, json_array_size(out) - 1), "Ports",
+                          json_string(running ? ports_text(r) : ""));
+      json_object_set(json_array_get(out, json_array_size(out) - 1), "Networks",
+                      json_object_get(json_object_get(r, "NetworkSettings"), "Networks")
+                          ?: json_object());
       continue;
     }
     char created[64], cmdq[64];
     fmt_ago(json_string_value(json_object_get(r, "Created")), created, sizeof created);
     strcat(created, " ago");
     snprintf(cmdq, sizeof cmdq, "\"%.20s%s\"", cmd, strlen(cmd) > 20 ? "…" : "");
-    printf("%-12.12s  %-20.20s  %-24s  %-20s  %-26s  %-8s  %s\n", id, img, cmdq, created,
-           status, iso, name);
+    _cleanup_free_ char *ports = running ? ports_text(r) : strdup("");
+    printf("%-12.12s  %-20.20s  %-24s  %-20s  %-26s  %-20s  %-8s  %s\n", id, img, cmdq, created,
+           status, ports ? ports : "", iso, name);
   }
   if (json) {
     char *t = json_dumps(out, JSON_INDENT(2));
@@ -1271,12 +1561,15 @@ static int remove_container(struct engine *en, struct record *r, bool force, boo
     if (!wait_monitor(en, r->id, 30000))
       return ERR("container %s: still running 30 s after SIGKILL", rec_name(r));
   }
+  wait_monitor_gone(en, r->id, 30000);
   struct record *l;
   if (record_open_id(en, r->id, true, &l, &e) < 0)
     return e.code == ENOENT ? 0 : ERR("%s", e.msg); /* --rm beat us to it */
   _cleanup_free_ char *cdir = record_path(en, l->id, NULL);
   struct runtime_opts ro = rt_opts(en, NULL);
   container_delete(&ro, l->id, true, &e); /* a crashed monitor's leftovers */
+  if (engine_net_reap(en, l, &e) < 0)
+    fprintf(stderr, "hull: container %s: %s\n", rec_name(r), e.msg);
   if (rootfs_unmount(cdir, &e) < 0) {
     record_free(l);
     return ERR("container %s: %s", rec_name(r), e.msg);
@@ -1755,6 +2048,11 @@ int hull_cmd_system(struct hull_ctx *ctx, int argc, char **argv) {
   }
   if (!strcmp(sub, "prune")) {
     int rc = prune(ctx, false);
+    if (!rc && hull_cmd_network) { /* docker's: networks no container uses */
+      char *args[] = {"network", "prune", NULL};
+      optind = 1;
+      rc = hull_cmd_network(ctx, 2, args);
+    }
     if (!rc && prune_volumes) {
       char *args[] = {"volume", "prune", NULL};
       optind = 1;

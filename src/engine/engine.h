@@ -57,6 +57,19 @@ int engine_validate_name(const char *name, struct hull_error *e);
 /* Signal by name (KILL, SIGKILL) or number. */
 int engine_parse_signal(const char *s, int *sig, struct hull_error *e);
 
+/* -p: "[HOSTIP:][HOSTPORT:]CTRPORT[/tcp|udp]", ports or equal-sized
+ * ranges ("8080-8081:80-81"); host_port 0: any free port. */
+struct port_spec {
+  char host_ip[48];  /* "" = every address */
+  uint16_t host_port; /* first host port, 0 = any */
+  uint16_t ctr_port, ctr_port_end;
+  char proto[4];      /* "tcp" or "udp" */
+};
+int parse_port_spec(const char *s, struct port_spec *ps, struct hull_error *e);
+/* --add-host "NAME:IP" (IP may be [v6]). */
+int parse_add_host(const char *s, char *name, size_t nlen, char *ip, size_t iplen,
+                   struct hull_error *e);
+
 /* ---- records (records.c) ---- */
 
 struct engine {
@@ -130,6 +143,52 @@ int engine_lookup_user(const char *user, const char *rootfs, long *uid, long *gi
 extern const char *const engine_default_caps[];
 /* Hull's default seccomp profile. */
 json_t *seccomp_default_profile(json_t *cap_list);
+
+/* ---- networking (networking.c) ---- */
+
+/* The default network's name ("bridge" is another name for it). */
+#define ENGINE_DEFAULT_NETWORK "hull"
+/* Whether a NetworkMode names a CNI network (not none, host, container:). */
+bool engine_net_is_cni(const char *mode);
+/* <runroot>/netns/<id>: where a running container's namespace is kept. */
+char *engine_netns_path(struct engine *en, const char *id);
+/* The container's /etc/hosts: localhost, --add-host lines, and `names`
+ * at ip (NULL: 127.0.1.1). */
+char *engine_hosts_text(json_t *cfg, const char *names, const char *ip);
+/* The container's /etc/resolv.conf from the host's text: --dns,
+ * --dns-search, --dns-option replace the host's lines; the host's
+ * loopback resolvers are dropped unless host_net. */
+char *engine_resolv_text(json_t *cfg, const char *host_text, bool host_net);
+/* Set the container's networks up (cfg is its record, changed in
+ * memory: NetworkSettings): the namespace file, its published host
+ * ports held (*fds, close-on-exec, to keep while it runs), CNI ADD for
+ * each network, the hosts files of it and its peers. On failure nothing
+ * is left. */
+int engine_net_up(struct engine *en, const char *id, json_t *cfg, int **fds, size_t *nfds,
+                  struct hull_error *e);
+/* Take them down: peers' hosts, CNI DEL for each network (reverse), the
+ * namespace. Needs only the record; safe to repeat (after a crash). */
+int engine_net_down(struct engine *en, const char *id, json_t *cfg, struct hull_error *e);
+/* `network connect` / `disconnect` of a running container: ADD (DEL) the
+ * one network of cfg's NetworkSettings.Networks (its entry already
+ * there / still there) and the peers' hosts. */
+int engine_net_attach(struct engine *en, const char *id, json_t *cfg, const char *net,
+                      struct hull_error *e);
+int engine_net_detach(struct engine *en, const char *id, json_t *cfg, const char *net,
+                      struct hull_error *e);
+/* For a container that is not running but whose record still names a
+ * namespace (its monitor was killed): take its networks down and save
+ * the record (r locked). */
+int engine_net_reap(struct engine *en, struct record *r, struct hull_error *e);
+/* What containers whose records are gone left (their monitor killed
+ * while it gave their networks back): CNI DEL from the cache, their
+ * namespace files. A monitor at work holds its namespace locked and is
+ * left alone. Returns how many things were cleaned. */
+int engine_net_sweep(struct engine *en);
+/* Sweep, then wait (up to timeout_ms) for the monitors of removed
+ * containers that are still giving networks back: before a network is
+ * removed. */
+void engine_net_settle(struct engine *en, int timeout_ms);
 
 /* ---- logs (logs.c) ---- */
 

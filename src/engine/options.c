@@ -1,6 +1,7 @@
 /* Parsers of the values people type on `hull run`: sizes, cpus, volume
  * specs, -e and --env-file, names, signals. Every one is fuzzed
  * (tests/fuzz/fuzz_engine_options.c). */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <signal.h>
@@ -273,4 +274,124 @@ int engine_parse_signal(const char *s, int *sig, struct hull_error *e) {
     }
   }
   return hull_err(e, EINVAL, "signal \"%s\": unknown", s);
+}
+
+/* A port number 1-65535 (allow0: 0 too); returns the end of it. */
+static const char *port_num(const char *p, unsigned *out, bool allow0) {
+  unsigned v = 0;
+  const char *s = p;
+  for (; *p >= '0' && *p <= '9' && p - s < 6; p++)
+    v = v * 10 + (unsigned)(*p - '0');
+  if (p == s || v > 65535 || (!allow0 && v == 0) || (*p >= '0' && *p <= '9'))
+    return NULL;
+  *out = v;
+  return p;
+}
+
+/* "N" or "N-M" (M ≥ N), the whole of s. */
+static bool port_range(const char *s, unsigned *lo, unsigned *hi) {
+  const char *p = port_num(s, lo, false);
+  if (!p)
+    return false;
+  *hi = *lo;
+  if (*p == '-' && !(p = port_num(p + 1, hi, false)))
+    return false;
+  return *p == '\0' && *hi >= *lo;
+}
+
+int parse_port_spec(const char *s, struct port_spec *ps, struct hull_error *e) {
+  memset(ps, 0, sizeof *ps);
+  if (!s || !*s || strlen(s) > 128)
+    return hull_err(e, EINVAL, "-p \"%s\": empty or too long", s ? s : "");
+  char buf[130];
+  snprintf(buf, sizeof buf, "%s", s);
+  snprintf(ps->proto, sizeof ps->proto, "tcp");
+  char *slash = strrchr(buf, '/');
+  if (slash) {
+    *slash = '\0';
+    if (strcmp(slash + 1, "tcp") && strcmp(slash + 1, "udp"))
+      return hull_err(e, EINVAL, "-p \"%s\": protocol must be tcp or udp", s);
+    snprintf(ps->proto, sizeof ps->proto, "%s", slash + 1);
+  }
+  /* [HOSTIP:][HOSTPORT:]CTRPORT; an IPv6 host address in brackets */
+  char *hostip = NULL, *hostport = NULL, *ctr;
+  char *rest = buf;
+  if (*rest == '[') {
+    char *close = strchr(rest, ']');
+    if (!close || close[1] != ':')
+      return hull_err(e, EINVAL, "-p \"%s\": malformed [IPv6] host address", s);
+    *close = '\0';
+    hostip = rest + 1;
+    rest = close + 2;
+  }
+  char *c1 = strrchr(rest, ':');
+  if (!c1) {
+    ctr = rest;
+  } else {
+    *c1 = '\0';
+    ctr = c1 + 1;
+    char *c2 = strrchr(rest, ':');
+    if (c2) {
+      if (hostip)
+        return hull_err(e, EINVAL, "-p \"%s\": too many ':'", s);
+      *c2 = '\0';
+      hostip = rest;
+      hostport = c2 + 1;
+    } else if (hostip) {
+      hostport = rest;
+    } else {
+      hostport = rest;
+    }
+  }
+  if (hostip) {
+    unsigned char a[16];
+    if (inet_pton(AF_INET, hostip, a) != 1 && inet_pton(AF_INET6, hostip, a) != 1)
+      return hull_err(e, EINVAL, "-p \"%s\": host address \"%s\" is not an IP address", s,
+                      hostip);
+    snprintf(ps->host_ip, sizeof ps->host_ip, "%s", hostip);
+  }
+  unsigned clo, chi;
+  if (!port_range(ctr, &clo, &chi))
+    return hull_err(e, EINVAL, "-p \"%s\": container port \"%s\" is not a port or range", s,
+                    ctr);
+  ps->ctr_port = (uint16_t)clo;
+  ps->ctr_port_end = (uint16_t)chi;
+  if (hostport && *hostport) {
+    unsigned hlo, hhi;
+    if (!port_range(hostport, &hlo, &hhi))
+      return hull_err(e, EINVAL, "-p \"%s\": host port \"%s\" is not a port or range", s,
+                      hostport);
+    if (hhi - hlo != chi - clo)
+      return hull_err(e, EINVAL, "-p \"%s\": host and container port ranges differ in size", s);
+    ps->host_port = (uint16_t)hlo;
+  }
+  return 0;
+}
+
+int parse_add_host(const char *s, char *name, size_t nlen, char *ip, size_t iplen,
+                   struct hull_error *e) {
+  const char *c = s ? strchr(s, ':') : NULL;
+  if (!c || c == s || (size_t)(c - s) >= nlen)
+    return hull_err(e, EINVAL, "--add-host \"%s\": want HOST:IP", s ? s : "");
+  for (const char *p = s; p < c; p++)
+    if (!isalnum((unsigned char)*p) && *p != '-' && *p != '.' && *p != '_')
+      return hull_err(e, EINVAL, "--add-host \"%s\": \"%.*s\" is not a host name", s,
+                      (int)(c - s), s);
+  const char *a = c + 1;
+  char tmp[64];
+  if (*a == '[') { /* [::1] */
+    size_t l = strlen(a);
+    if (l < 3 || a[l - 1] != ']' || l - 2 >= sizeof tmp)
+      return hull_err(e, EINVAL, "--add-host \"%s\": malformed address", s);
+    memcpy(tmp, a + 1, l - 2);
+    tmp[l - 2] = '\0';
+    a = tmp;
+  }
+  unsigned char buf[16];
+  if (strlen(a) >= iplen ||
+      (inet_pton(AF_INET, a, buf) != 1 && inet_pton(AF_INET6, a, buf) != 1))
+    return hull_err(e, EINVAL, "--add-host \"%s\": \"%s\" is not an IP address", s, a);
+  snprintf(name, nlen, "%.*s", (int)(c - s), s);
+  snprintf(ip, iplen, "%s", a);
+  return 0;
 }

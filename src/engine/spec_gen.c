@@ -338,40 +338,60 @@ int spec_generate(json_t *cfg, const char *id, const char *cdir, const char *roo
                                               json_is_true(json_object_get(host, "ReadonlyRootfs"))));
   json_object_set_new(spec, "hostname", json_string(hostname));
 
-  /* network */
+  /* network: none → a namespace of its own (loopback only); host → the
+   * host's; a network → the namespace hull keeps for it (SandboxKey);
+   * container:ID → that container's (its SandboxKey, its hosts and
+   * resolv.conf) */
   const char *net = json_string_value(json_object_get(host, "NetworkMode"));
   bool host_net = net && !strcmp(net, "host");
-  if (host_net) {
+  const char *nspath = json_string_value(
+      json_object_get(json_object_get(cfg, "NetworkSettings"), "SandboxKey"));
+  {
     json_t *ns = json_object_get(linux_, "namespaces");
-    for (size_t j = 0; j < json_array_size(ns); j++)
-      if (!strcmp(json_string_value(json_object_get(json_array_get(ns, j), "type")), "network"))
+    for (size_t j = 0; j < json_array_size(ns); j++) {
+      json_t *n = json_array_get(ns, j);
+      if (strcmp(json_string_value(json_object_get(n, "type")), "network"))
+        continue;
+      if (host_net)
         json_array_remove(ns, j--);
+      else if (nspath && (engine_net_is_cni(net) || !strncmp(net, "container:", 10)))
+        json_object_set_new(n, "path", json_string(nspath));
+    }
   }
   json_array_append_new(json_object_get(linux_, "namespaces"), json_pack("{s:s}", "type", "cgroup"));
 
-  /* the container's own /etc/hostname, /etc/hosts, /etc/resolv.conf */
+  /* the container's own /etc/hostname, /etc/hosts, /etc/resolv.conf
+   * (hosts gets its address when its networks are up: engine_net_up) */
   {
     char text[600];
     snprintf(text, sizeof text, "%s\n", hostname);
     if ((r = write_file_in(cdir, "hostname", text, e)) < 0)
       goto fail;
-    snprintf(text, sizeof text,
-             "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
-             "127.0.1.1\t%s\n",
-             hostname);
-    if ((r = write_file_in(cdir, "hosts", text, e)) < 0)
-      goto fail;
-    _cleanup_free_ char *resolv = NULL;
+    _cleanup_free_ char *hosts = NULL, *resolv = NULL, *host_resolv = NULL, *host_hosts = NULL;
     size_t len;
     struct hull_error ig;
-    if (fs_read_file("/etc/resolv.conf", &resolv, &len, &ig) < 0)
-      resolv = strdup("");
-    if ((r = write_file_in(cdir, "resolv.conf", resolv ? resolv : "", e)) < 0)
+    if (fs_read_file("/etc/resolv.conf", &host_resolv, &len, &ig) < 0)
+      host_resolv = NULL;
+    if (host_net && fs_read_file("/etc/hosts", &host_hosts, &len, &ig) == 0)
+      hosts = strdup(host_hosts); /* docker: the host's own, as is */
+    else
+      hosts = engine_hosts_text(cfg, hostname, NULL);
+    resolv = engine_resolv_text(cfg, host_resolv, host_net);
+    if (!hosts || !resolv) {
+      r = hull_err(e, ENOMEM, "hosts");
+      goto fail;
+    }
+    if ((r = write_file_in(cdir, "hosts", hosts, e)) < 0 ||
+        (r = write_file_in(cdir, "resolv.conf", resolv, e)) < 0)
       goto fail;
     static const char *const files[] = {"hostname", "hosts", "resolv.conf"};
+    static const char *const shared[] = {NULL, "HostsPath", "ResolvConfPath"};
     for (int k = 0; k < 3; k++) {
       char src[4096], dst[64];
+      const char *other = shared[k] ? json_string_value(json_object_get(cfg, shared[k])) : NULL;
       snprintf(src, sizeof src, "%s/%s", cdir, files[k]);
+      if (other) /* container:ID shares that one's files */
+        snprintf(src, sizeof src, "%s", other);
       snprintf(dst, sizeof dst, "/etc/%s", files[k]);
       json_array_append_new(mounts, mount_obj(dst, "bind", src, "rbind,rprivate"));
     }

@@ -1,6 +1,7 @@
 /* Fuzzing of the engine's option parsers (src/engine/options.c) and the
  * json-file log line writer/reader (src/engine/logs.c): what people type
- * on `hull run` (-v, -e, --env-file, --memory, --cpus, --name, signals)
+ * on `hull run` (-v, -e, --env-file, --memory, --cpus, --name, signals,
+ * -p, --add-host)
  * and what containers print. The first byte picks the parser; the rest
  * is the input. Every parser must accept or refuse cleanly; a log line
  * must read back to exactly the bytes written (invalid UTF-8 aside). */
@@ -14,7 +15,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size < 1)
     return 0;
-  unsigned which = data[0] % 7;
+  unsigned which = data[0] % 9;
   const char *in = (const char *)data + 1;
   size_t n = size - 1;
   char *s = strndup(in, n); /* as a C string (argv): up to the first NUL */
@@ -82,6 +83,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       abort();
     free(d);
     free(line);
+    break;
+  }
+  case 7: {
+    struct port_spec ps;
+    if (parse_port_spec(s, &ps, &e) == 0 &&
+        (ps.ctr_port == 0 || ps.ctr_port_end < ps.ctr_port ||
+         (ps.host_port && (unsigned)ps.host_port + (ps.ctr_port_end - ps.ctr_port) > 65535) ||
+         (strcmp(ps.proto, "tcp") && strcmp(ps.proto, "udp"))))
+      abort();
+    break;
+  }
+  case 8: {
+    char name[256], ip[64];
+    if (parse_add_host(s, name, sizeof name, ip, sizeof ip, &e) == 0 && (!*name || !*ip))
+      abort();
     break;
   }
   }

@@ -152,11 +152,86 @@ static void test_signals(void **state) {
   assert_true(engine_parse_signal("", &s, &e) < 0);
 }
 
+static void test_port_specs(void **state) {
+  (void)state;
+  struct port_spec ps;
+  struct hull_error e;
+  assert_int_equal(parse_port_spec("80", &ps, &e), 0);
+  assert_int_equal(ps.ctr_port, 80);
+  assert_int_equal(ps.host_port, 0);
+  assert_string_equal(ps.proto, "tcp");
+  assert_string_equal(ps.host_ip, "");
+  assert_int_equal(parse_port_spec("8080:80/udp", &ps, &e), 0);
+  assert_int_equal(ps.host_port, 8080);
+  assert_int_equal(ps.ctr_port, 80);
+  assert_string_equal(ps.proto, "udp");
+  assert_int_equal(parse_port_spec("127.0.0.1:8080:80", &ps, &e), 0);
+  assert_string_equal(ps.host_ip, "127.0.0.1");
+  assert_int_equal(parse_port_spec("127.0.0.1::80", &ps, &e), 0);
+  assert_int_equal(ps.host_port, 0);
+  assert_int_equal(parse_port_spec("[::1]:8080:80", &ps, &e), 0);
+  assert_string_equal(ps.host_ip, "::1");
+  assert_int_equal(parse_port_spec("8000-8002:80-82", &ps, &e), 0);
+  assert_int_equal(ps.host_port, 8000);
+  assert_int_equal(ps.ctr_port_end, 82);
+  const char *bad[] = {"", "0", "65536", "80/sctp", "a:80", "8000-8001:80", "1.2.3:80:80",
+                       "80-79", ":", "8080:", "[::1]80", "1:2:3:4", "080x"};
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+    assert_true(parse_port_spec(bad[i], &ps, &e) < 0);
+}
+
+static void test_add_host(void **state) {
+  (void)state;
+  char n[256], ip[64];
+  struct hull_error e;
+  assert_int_equal(parse_add_host("db:10.1.2.3", n, sizeof n, ip, sizeof ip, &e), 0);
+  assert_string_equal(n, "db");
+  assert_string_equal(ip, "10.1.2.3");
+  assert_int_equal(parse_add_host("v6.test:[::1]", n, sizeof n, ip, sizeof ip, &e), 0);
+  assert_string_equal(ip, "::1");
+  assert_true(parse_add_host("db", n, sizeof n, ip, sizeof ip, &e) < 0);
+  assert_true(parse_add_host(":1.2.3.4", n, sizeof n, ip, sizeof ip, &e) < 0);
+  assert_true(parse_add_host("a b:1.2.3.4", n, sizeof n, ip, sizeof ip, &e) < 0);
+  assert_true(parse_add_host("db:1.2.3", n, sizeof n, ip, sizeof ip, &e) < 0);
+}
+
+static void test_resolv_and_hosts(void **state) {
+  (void)state;
+  json_t *cfg = json_pack("{s:{s:[s], s:[s], s:[], s:[s]}}", "HostConfig", "Dns", "10.0.0.53",
+                          "DnsSearch", "corp.test", "DnsOptions", "ExtraHosts", "db:10.0.0.9");
+  const char *host = "nameserver 127.0.0.53\nsearch home.test\noptions edns0\n";
+  char *r = engine_resolv_text(cfg, host, false);
+  assert_non_null(strstr(r, "nameserver 10.0.0.53\n"));
+  assert_null(strstr(r, "127.0.0.53"));
+  assert_null(strstr(r, "home.test"));
+  assert_non_null(strstr(r, "search corp.test\n"));
+  assert_non_null(strstr(r, "options edns0\n"));
+  free(r);
+  json_t *plain = json_object();
+  r = engine_resolv_text(plain, host, false);
+  /* the host had only a loopback resolver: docker's fallback */
+  assert_non_null(strstr(r, "nameserver 8.8.8.8\n"));
+  assert_non_null(strstr(r, "search home.test\n"));
+  free(r);
+  r = engine_resolv_text(plain, host, true);
+  assert_non_null(strstr(r, "nameserver 127.0.0.53\n"));
+  free(r);
+  r = engine_hosts_text(cfg, "web c1", "10.0.0.2");
+  assert_non_null(strstr(r, "127.0.0.1\tlocalhost\n"));
+  assert_non_null(strstr(r, "10.0.0.9\tdb\n"));
+  assert_non_null(strstr(r, "10.0.0.2\tweb c1\n"));
+  free(r);
+  json_decref(plain);
+  json_decref(cfg);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_mem_size), cmocka_unit_test(test_cpus),
       cmocka_unit_test(test_volume_spec), cmocka_unit_test(test_env),
       cmocka_unit_test(test_names), cmocka_unit_test(test_signals),
+      cmocka_unit_test(test_port_specs), cmocka_unit_test(test_add_host),
+      cmocka_unit_test(test_resolv_and_hosts),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
