@@ -464,6 +464,21 @@ test_podman_network_host_and_none() {
   assert_eq "lo" "${lines[*]:1}" "interfaces with --network none"
 }
 
+# podman's own bridge network (netavark or CNI) set up the namespace; the
+# container, in either isolation, answers at the address podman gave it
+test_podman_bridge_network() {
+  podman_setup
+  local opts=("${PRUN[@]:2}")  # PRUN without "--network none"
+  must P run -d --name web "${opts[@]}" "$ENG_IMAGE" httpd -f -p 8080 -h /etc
+  local ip
+  ip=$(P inspect web --format '{{.NetworkSettings.IPAddress}}')
+  assert_match "$ip" '^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$' "podman's address for the container"
+  wait_for 60 curl -sf --noproxy '*' -m 3 -o "$T/got" "http://$ip:8080/hostname"
+  assert_eq "$(P inspect web --format '{{.Config.Hostname}}')" "$(cat "$T/got")" \
+    "the container's /etc/hostname, served from its address"
+  must P rm -f -t 0 web
+}
+
 # ---------------------------------------------------------------- containerd
 
 # ctd_setup — skip without containerd/ctr; start containerd on its own
