@@ -752,12 +752,14 @@ static void wait_monitor_gone(struct engine *en, const char *id, int timeout_ms)
   struct hull_error e;
   if (record_open_id(en, id, false, &r, &e) < 0)
     return;
+  const char *status = record_status(r);
+  bool ended = strcmp(status, "running") && strcmp(status, "starting");
   json_t *st = record_state(r);
   pid_t mpid = (pid_t)json_integer_value(json_object_get(st, "MonitorPid"));
   unsigned long long ms = (unsigned long long)json_integer_value(json_object_get(st, "MonitorStart"));
   record_free(r);
-  if (mpid <= 0 || mpid == getpid())
-    return;
+  if (!ended || mpid <= 0 || mpid == getpid())
+    return; /* a live container's monitor is not ending */
   int pfd = (int)syscall(SYS_pidfd_open, mpid, 0);
   if (pfd < 0)
     return;

@@ -287,7 +287,7 @@ static int net_rm(struct hull_ctx *ctx, int argc, char **argv) {
   if (rc)
     return rc;
   struct hull_error e;
-  engine_net_settle(en, 10000); /* `run --rm` just ended: its network goes back first */
+  engine_net_sweep(en); /* what killed monitors of removed containers left */
   for (int i = optind; i < argc; i++) {
     if (network_remove_def(ctx->root, argv[i], in_use, en, &e) < 0)
       rc = ERR("%s", e.msg);
@@ -315,7 +315,7 @@ static int net_prune(struct hull_ctx *ctx, int argc, char **argv) {
   struct engine *en = NULL;
   int rc = open_engine(ctx, &en);
   if (!rc)
-    engine_net_settle(en, 10000);
+    engine_net_sweep(en);
   for (size_t i = 0; !rc && i < n; i++) {
     if (defs[i].is_default)
       continue;

@@ -387,3 +387,20 @@ static int copy_tree_depth(int src, int dst, int depth, struct hull_error *e) {
 int fs_copy_tree(int src, int dst, struct hull_error *e) {
   return copy_tree_depth(src, dst, 0, e);
 }
+
+int fs_mkdir_p(const char *path, mode_t mode) {
+  char buf[PATH_MAX];
+  if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
+    return -ENAMETOOLONG;
+  for (char *p = buf + 1; *p; p++) {
+    if (*p != '/')
+      continue;
+    *p = '\0';
+    if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+      return -errno;
+    *p = '/';
+  }
+  if (mkdir(buf, mode) < 0 && errno != EEXIST)
+    return -errno;
+  return 0;
+}

@@ -10,6 +10,10 @@
 #include "error.h"
 
 /* Read a whole file (NUL-terminated). */
+/* mkdir -p: the parents made 0755, path itself with mode; existing
+ * directories are fine. Returns 0 or -errno. */
+int fs_mkdir_p(const char *path, mode_t mode);
+
 int fs_read_file(const char *path, char **out, size_t *len,
                  struct hull_error *e);
 int fs_read_file_at(int dirfd, const char *path, char **out, size_t *len,

@@ -185,10 +185,6 @@ int engine_net_reap(struct engine *en, struct record *r, struct hull_error *e);
  * namespace files. A monitor at work holds its namespace locked and is
  * left alone. Returns how many things were cleaned. */
 int engine_net_sweep(struct engine *en);
-/* Sweep, then wait (up to timeout_ms) for the monitors of removed
- * containers that are still giving networks back: before a network is
- * removed. */
-void engine_net_settle(struct engine *en, int timeout_ms);
 
 /* ---- logs (logs.c) ---- */
 

@@ -721,20 +721,3 @@ int engine_net_sweep(struct engine *en) {
     closedir(d);
   return s.done;
 }
-
-static int tearing_one(const char *network, const char *id, const char *ifname,
-                       json_t *conflist, void *arg) {
-  (void)network, (void)ifname, (void)conflist;
-  struct sweep *s = arg;
-  return !record_exists(s->en, id) && netns_held(s->en, id);
-}
-
-void engine_net_settle(struct engine *en, int timeout_ms) {
-  engine_net_sweep(en);
-  char cache[4200];
-  struct cni_env env;
-  cni_env_of(en, &env, cache, sizeof cache);
-  struct sweep s = {.en = en, .env = &env};
-  for (int waited = 0; waited < timeout_ms && cni_cache_walk(&env, tearing_one, &s); waited += 20)
-    usleep(20000);
-}

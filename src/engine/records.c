@@ -21,22 +21,6 @@
 #include "../runtime/container.h"
 #include "engine.h"
 
-static int mkdir_p(const char *path, mode_t mode) {
-  char buf[4096];
-  snprintf(buf, sizeof buf, "%s", path);
-  for (char *p = buf + 1; *p; p++) {
-    if (*p != '/')
-      continue;
-    *p = '\0';
-    if (mkdir(buf, mode) < 0 && errno != EEXIST)
-      return -errno;
-    *p = '/';
-  }
-  if (mkdir(buf, mode) < 0 && errno != EEXIST)
-    return -errno;
-  return 0;
-}
-
 int engine_open(const char *root, const char *runroot, struct engine **out,
                 struct hull_error *e) {
   struct engine *en = calloc(1, sizeof *en);
@@ -44,13 +28,13 @@ int engine_open(const char *root, const char *runroot, struct engine **out,
     return hull_errno(e, ENOMEM, "engine");
   en->cdirfd = -1;
   char *root_abs = NULL;
-  if (mkdir_p(root, 0700) < 0 || !(root_abs = realpath(root, NULL))) {
+  if (fs_mkdir_p(root, 0700) < 0 || !(root_abs = realpath(root, NULL))) {
     int r = hull_errno(e, errno, "store %s", root);
     free(en);
     return r;
   }
   en->root = root_abs;
-  if (mkdir_p(runroot, 0700) < 0 || !(en->runroot = realpath(runroot, NULL))) {
+  if (fs_mkdir_p(runroot, 0700) < 0 || !(en->runroot = realpath(runroot, NULL))) {
     int r = hull_errno(e, errno, "runroot %s", runroot);
     engine_close(en);
     return r;

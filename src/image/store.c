@@ -15,23 +15,6 @@
 #include "../common/json.h"
 #include "store_priv.h"
 
-static int mkdir_p(const char *path, mode_t mode) {
-  char buf[4096];
-  if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
-    return -ENAMETOOLONG;
-  for (char *p = buf + 1; *p; p++) {
-    if (*p != '/')
-      continue;
-    *p = 0;
-    if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-      return -errno;
-    *p = '/';
-  }
-  if (mkdir(buf, mode) < 0 && errno != EEXIST)
-    return -errno;
-  return 0;
-}
-
 int store_open(const char *root, struct store **out, struct hull_error *e) {
   struct store *s = calloc(1, sizeof *s);
   if (!s)
@@ -43,7 +26,7 @@ int store_open(const char *root, struct store **out, struct hull_error *e) {
     store_close(s);
     return hull_errno(e, ENOMEM, "image store %s", root);
   }
-  int r = mkdir_p(s->dir, 0700);
+  int r = fs_mkdir_p(s->dir, 0700);
   if (r < 0) {
     store_close(s);
     return hull_errno(e, -r, "image store %s", root);

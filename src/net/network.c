@@ -28,23 +28,6 @@
 
 /* ---------------------------------------------------------------- paths */
 
-static int mkdir_p(const char *path, mode_t mode) {
-  char buf[PATH_MAX];
-  if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
-    return -ENAMETOOLONG;
-  for (char *p = buf + 1; *p; p++) {
-    if (*p != '/')
-      continue;
-    *p = '\0';
-    if (mkdir(buf, mode) < 0 && errno != EEXIST)
-      return -errno;
-    *p = '/';
-  }
-  if (mkdir(buf, mode) < 0 && errno != EEXIST)
-    return -errno;
-  return 0;
-}
-
 static char *networks_path(const char *root, const char *sub) {
   char *p;
   if (asprintf(&p, "%s/networks%s%s", root, sub ? "/" : "", sub ? sub : "") < 0)
@@ -76,7 +59,7 @@ static int netdir_open(const char *root, bool create, struct netdir *nd,
   nd->root = NULL;
   nd->dfd = -1;
   int r;
-  if (create && (r = mkdir_p(root, 0700)) < 0)
+  if (create && (r = fs_mkdir_p(root, 0700)) < 0)
     return hull_errno(e, -r, "store %s", root);
   if (!(nd->root = realpath(root, NULL)))
     return !create && errno == ENOENT ? 1 : hull_errno(e, errno, "store %s", root);
