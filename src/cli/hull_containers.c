@@ -1596,18 +1596,50 @@ static int rm_one(struct engine *en, struct record *r, void *arg) {
 int hull_cmd_rm(struct hull_ctx *ctx, int argc, char **argv) {
   static const struct option opts[] = {{"force", no_argument, NULL, 'f'},
                                        {"volumes", no_argument, NULL, 'v'},
+                                       {"all", no_argument, NULL, 'a'},
                                        {NULL, 0, NULL, 0}};
   struct rm_arg a = {0};
+  bool all = false;
   int c;
-  while ((c = getopt_long(argc, argv, "+fv", opts, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "+fva", opts, NULL)) != -1) {
     if (c == 'f')
       a.force = true;
     else if (c == 'v')
       a.volumes = true;
+    else if (c == 'a')
+      all = true;
     else
       return HULL_EXIT_ERROR;
   }
-  return each_container(ctx, argc, argv, optind, true, rm_one, &a);
+  if (!all)
+    return each_container(ctx, argc, argv, optind, true, rm_one, &a);
+  /* podman's --all: every container (running ones need -f) */
+  if (optind < argc)
+    return ERR("rm --all: no container names with --all");
+  struct engine *en;
+  int rc = open_engine(ctx, &en);
+  if (rc)
+    return rc;
+  char **ids = NULL;
+  size_t n = 0;
+  struct hull_error e;
+  if (record_list(en, &ids, &n, &e) < 0)
+    rc = ERR("%s", e.msg);
+  for (size_t i = 0; i < n; i++) {
+    struct record *r;
+    if (record_open_id(en, ids[i], false, &r, &e) == 0) {
+      int x = rm_one(en, r, &a);
+      if (x)
+        rc = x;
+      else
+        printf("%s\n", r->id);
+      record_free(r);
+    }
+    free(ids[i]);
+  }
+  free(ids);
+  engine_close(en);
+  return rc;
 }
 
 /* --------------------------------------------------------------- inspect */

@@ -427,7 +427,10 @@ static void random_id(char out[NET_ID_LEN + 1]) {
 static json_t *conflist_new(const char *root, const char *name, const char *id,
                             const char *created, const char *bridge, const char *subnet,
                             const char *gateway, bool internal, json_t *labels) {
-  _cleanup_free_ char *ipam_dir = network_ipam_dir(root);
+  /* hull0 is every store's default bridge: its addresses come from one
+   * pool, CNI's usual place, or two stores would hand out the same one */
+  _cleanup_free_ char *ipam_dir =
+      strcmp(bridge, NET_DEFAULT_BRIDGE) ? network_ipam_dir(root) : strdup(NET_SHARED_IPAM_DIR);
   if (!ipam_dir)
     return NULL;
   json_t *ipam = json_pack("{s:s, s:s, s:[[{s:s, s:s}]]}", "type", "host-local", "dataDir",

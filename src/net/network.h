@@ -7,7 +7,9 @@
  *   networks/lock             flock'ed by create and remove: two creates
  *                             never pick one name or overlapping subnets
  *   networks/ipam/<name>/     host-local's leases (its dataDir is
- *                             networks/ipam, it adds the network's name)
+ *                             networks/ipam, it adds the network's name);
+ *                             the default network's are in
+ *                             NET_SHARED_IPAM_DIR/hull, shared by stores
  *   networks/cache/           the CNI ADD results (cni_env.cache_dir)
  *
  * A definition is the conflist itself, with hull's own metadata under the
@@ -48,6 +50,9 @@
 #define NET_DEFAULT_BRIDGE "hull0"
 #define NET_DEFAULT_SUBNET "10.90.0.0/16"
 #define NET_DEFAULT_SUBNET_ENV "HULL_DEFAULT_SUBNET"
+/* host-local's leases for the default network, shared by every store
+ * (they all use the bridge hull0): CNI's usual directory */
+#define NET_SHARED_IPAM_DIR "/var/lib/cni/networks"
 
 struct net_def {
   char name[NET_NAME_MAX + 1];
