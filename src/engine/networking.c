@@ -175,12 +175,10 @@ static void hosts_edit(const char *path, const char *line, bool add) {
   _cleanup_free_ char *text = NULL;
   size_t len;
   struct hull_error ig;
-  if (fs_read_file_at(fd, "", &text, &len, &ig) < 0) {
-    char p[32];
-    fs_fd_path(fd, p);
-    if (fs_read_file(p, &text, &len, &ig) < 0)
-      return;
-  }
+  char p[32];
+  fs_fd_path(fd, p); /* the file we hold the lock on */
+  if (fs_read_file(p, &text, &len, &ig) < 0)
+    return;
   size_t ll = strlen(line);
   char *out = malloc(len + ll + 2);
   if (!out)
