@@ -150,6 +150,7 @@ static int parse_run_opts(int argc, char **argv, bool is_run, struct run_opts *o
       {"dns", required_argument, NULL, 17},
       {"dns-search", required_argument, NULL, 18},
       {"dns-option", required_argument, NULL, 19},
+      {"dns-opt", required_argument, NULL, 19},
       {"add-host", required_argument, NULL, 20},
       {"network-alias", required_argument, NULL, 21},
       {NULL, 0, NULL, 0},
