@@ -131,7 +131,7 @@ static void build_argv(const struct vmm_config *c, struct argv_builder *b) {
   for (size_t i = 0; i < c->n_nics; i++) {
     const uint8_t *m = c->nics[i].mac;
     add(b, strdup("-netdev"));
-    addf(b, "tap,id=net%zu,fd=%zu", i, QEMU_TAP_FD0 + i);
+    addf(b, "tap,id=net%zu,fd=%zu", i, QEMU_TAP_FD0 + i); /* vnet_hdr: probed on the fd */
     add(b, strdup("-device"));
     addf(b, "virtio-net-device,netdev=net%zu,mac=%02x:%02x:%02x:%02x:%02x:%02x", i, m[0],
          m[1], m[2], m[3], m[4], m[5]);
