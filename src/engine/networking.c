@@ -175,9 +175,9 @@ static void hosts_edit(const char *path, const char *line, bool add) {
   _cleanup_free_ char *text = NULL;
   size_t len;
   struct hull_error ig;
-  char p[32];
-  fs_fd_path(fd, p); /* the file we hold the lock on */
-  if (fs_read_file(p, &text, &len, &ig) < 0)
+  char fdpath[32];
+  fs_fd_path(fd, fdpath); /* the file we hold the lock on */
+  if (fs_read_file(fdpath, &text, &len, &ig) < 0)
     return;
   size_t ll = strlen(line);
   char *out = malloc(len + ll + 2);
