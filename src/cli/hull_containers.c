@@ -1687,8 +1687,9 @@ static json_t *container_json(struct engine *en, struct record *r) {
   return o;
 }
 
-static int inspect(struct hull_ctx *ctx, int argc, char **argv, int first, int kind) {
-  /* kind: 0 any, 1 containers only */
+static int inspect(struct hull_ctx *ctx, int argc, char **argv, int first, int kind,
+                   const char *tmpl) {
+  /* kind: 0 any, 1 containers only; tmpl: a --format template or NULL */
   if (first >= argc)
     return ERR("inspect: at least one container or image is required");
   struct engine *en;
@@ -1698,7 +1699,7 @@ static int inspect(struct hull_ctx *ctx, int argc, char **argv, int first, int k
   struct store *st = NULL;
   struct hull_error e;
   /* only images: exactly what `hull image inspect` prints */
-  if (kind == 0) {
+  if (kind == 0 && !tmpl) {
     bool any = false;
     for (int i = first; i < argc && !any; i++) {
       struct record *r;
@@ -1739,9 +1740,23 @@ static int inspect(struct hull_ctx *ctx, int argc, char **argv, int first, int k
     }
     rc = ERR("%s: no such container%s", argv[i], kind ? "" : " or image");
   }
-  char *t = json_dumps(out, JSON_INDENT(4));
-  printf("%s\n", t);
-  free(t);
+  if (tmpl) { /* one line per object, as docker's -f */
+    size_t i;
+    json_t *v;
+    json_array_foreach(out, i, v) {
+      char *line;
+      if (engine_template(tmpl, v, &line, &e) < 0) {
+        rc = ERR("%s", e.msg);
+        break;
+      }
+      printf("%s\n", line);
+      free(line);
+    }
+  } else {
+    char *t = json_dumps(out, JSON_INDENT(4));
+    printf("%s\n", t);
+    free(t);
+  }
   json_decref(out);
   store_close(st);
   engine_close(en);
@@ -1752,10 +1767,13 @@ int hull_cmd_inspect(struct hull_ctx *ctx, int argc, char **argv) {
   int c;
   static const struct option opts[] = {{"format", required_argument, NULL, 'f'},
                                        {NULL, 0, NULL, 0}};
-  while ((c = getopt_long(argc, argv, "+f:", opts, NULL)) != -1)
-    if (c != 'f' || strcmp(optarg, "json"))
-      return ERR("inspect: only --format json is supported");
-  return inspect(ctx, argc, argv, optind, 0);
+  const char *tmpl = NULL;
+  while ((c = getopt_long(argc, argv, "+f:", opts, NULL)) != -1) {
+    if (c != 'f')
+      return HULL_EXIT_ERROR;
+    tmpl = strcmp(optarg, "json") ? optarg : NULL; /* a Go-template subset, or JSON */
+  }
+  return inspect(ctx, argc, argv, optind, 0, tmpl);
 }
 
 /* ---------------------------------------------------------------- attach */
@@ -1851,7 +1869,7 @@ int hull_cmd_container(struct hull_ctx *ctx, int argc, char **argv) {
     int c;
     while ((c = getopt_long(argc, argv, "+", NULL, NULL)) != -1)
       return HULL_EXIT_ERROR;
-    return inspect(ctx, argc, argv, optind, 1);
+    return inspect(ctx, argc, argv, optind, 1, NULL);
   }
   static const struct {
     const char *name;

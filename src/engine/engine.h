@@ -186,6 +186,13 @@ int engine_net_reap(struct engine *en, struct record *r, struct hull_error *e);
  * left alone. Returns how many things were cleaned. */
 int engine_net_sweep(struct engine *en);
 
+/* ---- templates (template.c) ---- */
+
+/* Fill a --format template (the Go-template subset docker and podman
+ * scripts use: {{.A.B}}, {{json .A}}, {{range .A}}...{{end}}) with value;
+ * *out is malloc'd. Anything else is an error naming it. */
+int engine_template(const char *tmpl, json_t *value, char **out, struct hull_error *e);
+
 /* ---- logs (logs.c) ---- */
 
 /* One json-file line for data (len bytes) of stream ("stdout"/"stderr")

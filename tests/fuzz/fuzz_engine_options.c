@@ -1,7 +1,7 @@
 /* Fuzzing of the engine's option parsers (src/engine/options.c) and the
  * json-file log line writer/reader (src/engine/logs.c): what people type
  * on `hull run` (-v, -e, --env-file, --memory, --cpus, --name, signals,
- * -p, --add-host)
+ * -p, --add-host, --format templates)
  * and what containers print. The first byte picks the parser; the rest
  * is the input. Every parser must accept or refuse cleanly; a log line
  * must read back to exactly the bytes written (invalid UTF-8 aside). */
@@ -15,7 +15,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size < 1)
     return 0;
-  unsigned which = data[0] % 9;
+  unsigned which = data[0] % 10;
   const char *in = (const char *)data + 1;
   size_t n = size - 1;
   char *s = strndup(in, n); /* as a C string (argv): up to the first NUL */
@@ -92,6 +92,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
          (ps.host_port && (unsigned)ps.host_port + (ps.ctr_port_end - ps.ctr_port) > 65535) ||
          (strcmp(ps.proto, "tcp") && strcmp(ps.proto, "udp"))))
       abort();
+    break;
+  }
+  case 9: {
+    json_t *v = json_pack("{s:s, s:{s:[i, s], s:{s:{s:s}}}}", "Name", "web", "A", "L", 1, "x",
+                          "N", "n1", "IP", "10.0.0.2");
+    char *out;
+    if (engine_template(s, v, &out, &e) == 0)
+      free(out);
+    json_decref(v);
     break;
   }
   case 8: {

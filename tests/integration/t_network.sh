@@ -49,7 +49,7 @@ mknet() {
   must H network create --subnet "10.214.$n.0/24" "$@" "$name"
 }
 
-ip_of() { H inspect "$1" | jq -r '.[0].NetworkSettings.IPAddress'; }
+ip_of() { H inspect -f '{{.NetworkSettings.IPAddress}}' "$1"; }
 bridge_of() { H network inspect "$1" | jq -r '.[0].Options["com.docker.network.bridge.name"]'; }
 # fetch URL — from the host (curl: no proxy, short timeout)
 fetch() { curl -s --noproxy "*" -m 3 "$1" 2>/dev/null; }

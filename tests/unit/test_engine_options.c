@@ -225,13 +225,39 @@ static void test_resolv_and_hosts(void **state) {
   json_decref(cfg);
 }
 
+static void test_templates(void **state) {
+  (void)state;
+  json_t *v = json_pack("{s:s, s:{s:s, s:{s:{s:s}, s:{s:s}}}, s:{s:i, s:b}}", "Name", "web",
+                        "NetworkSettings", "IPAddress", "10.0.0.2", "Networks", "a",
+                        "IPAddress", "10.0.0.2", "b", "IPAddress", "10.1.0.2", "State",
+                        "ExitCode", 3, "Running", 0);
+  struct hull_error e;
+  char *out;
+  assert_int_equal(engine_template("{{.Name}} {{ .NetworkSettings.IPAddress }}", v, &out, &e), 0);
+  assert_string_equal(out, "web 10.0.0.2");
+  free(out);
+  assert_int_equal(engine_template("{{range .NetworkSettings.Networks}}[{{.IPAddress}}]{{end}}",
+                                   v, &out, &e), 0);
+  assert_string_equal(out, "[10.0.0.2][10.1.0.2]");
+  free(out);
+  assert_int_equal(engine_template("{{.State.ExitCode}} {{.State.Running}} {{json .State}} {{.X.Y}}",
+                                   v, &out, &e), 0);
+  assert_string_equal(out, "3 false {\"ExitCode\":3,\"Running\":false} <no value>");
+  free(out);
+  const char *bad[] = {"{{.Name", "{{if .Name}}x{{end}}", "{{range .State}}", "{{printf \"%s\" .Name}}",
+                       "{{end}}"};
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+    assert_true(engine_template(bad[i], v, &out, &e) < 0);
+  json_decref(v);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_mem_size), cmocka_unit_test(test_cpus),
       cmocka_unit_test(test_volume_spec), cmocka_unit_test(test_env),
       cmocka_unit_test(test_names), cmocka_unit_test(test_signals),
       cmocka_unit_test(test_port_specs), cmocka_unit_test(test_add_host),
-      cmocka_unit_test(test_resolv_and_hosts),
+      cmocka_unit_test(test_resolv_and_hosts), cmocka_unit_test(test_templates),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
