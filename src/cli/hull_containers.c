@@ -1113,6 +1113,7 @@ static int ps(struct hull_ctx *ctx, int argc, char **argv) {
                                        {"no-trunc", no_argument, NULL, 'n'},
                                        {NULL, 0, NULL, 0}};
   bool all = false, quiet = false, json = false, notrunc = false;
+  const char *tmpl = NULL;
   int c;
   while ((c = getopt_long(argc, argv, "+aq", opts, NULL)) != -1) {
     switch (c) {
@@ -1120,8 +1121,12 @@ static int ps(struct hull_ctx *ctx, int argc, char **argv) {
     case 'q': quiet = true; break;
     case 'n': notrunc = true; break;
     case 'f':
+      if (strstr(optarg, "{{")) { /* docker's row fields: .ID .Names .Image ... */
+        tmpl = optarg;
+        break;
+      }
       if (strcmp(optarg, "json") && strcmp(optarg, "table"))
-        return ERR("ps --format %s: json or table", optarg);
+        return ERR("ps --format %s: json, table or a template ({{.Names}})", optarg);
       json = !strcmp(optarg, "json");
       break;
     default: return HULL_EXIT_ERROR;
@@ -1133,7 +1138,7 @@ static int ps(struct hull_ctx *ctx, int argc, char **argv) {
     return rc;
   json_t *recs = all_records(en);
   json_t *out = json_array();
-  if (!quiet && !json)
+  if (!quiet && !json && !tmpl)
     printf("%-12s  %-20s  %-24s  %-20s  %-26s  %-20s  %-8s  %s\n", "CONTAINER ID", "IMAGE",
            "COMMAND", "CREATED", "STATUS", "PORTS", "ISOLATION", "NAMES");
   size_t i;
@@ -1154,6 +1159,41 @@ static int ps(struct hull_ctx *ctx, int argc, char **argv) {
     const char *status = json_string_value(json_object_get(r, "_status"));
     const char *name = json_string_value(json_object_get(r, "Name"));
     const char *iso = json_string_value(json_object_get(r, "Isolation"));
+    if (tmpl) {
+      _cleanup_free_ char *ports = running ? ports_text(r) : strdup("");
+      char sid[ENGINE_SHORT_ID + 1];
+      snprintf(sid, sizeof sid, "%s", id);
+      json_t *row = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "ID",
+                              notrunc ? id : sid, "Names", name, "Image", img, "Command", cmd,
+                              "CreatedAt", json_string_value(json_object_get(r, "Created")),
+                              "Status", status, "State", s ? s : "", "Ports",
+                              ports ? ports : "", "Isolation", iso ? iso : "process",
+                              "Networks", "");
+      if (!row)
+        continue;
+      char nets[512] = "";
+      const char *k;
+      json_t *ignored;
+      json_object_foreach(json_object_get(json_object_get(r, "NetworkSettings"), "Networks"), k,
+                          ignored) {
+        size_t l = strlen(nets);
+        snprintf(nets + l, sizeof nets - l, "%s%s", l ? "," : "", k);
+      }
+      json_object_set_new(row, "Networks", json_string(nets));
+      char *line;
+      struct hull_error e;
+      int x = engine_template(tmpl, row, &line, &e);
+      json_decref(row);
+      if (x < 0) {
+        json_decref(out);
+        json_decref(recs);
+        engine_close(en);
+        return ERR("%s", e.msg);
+      }
+      printf("%s\n", line);
+      free(line);
+      continue;
+    }
     if (json) {
       json_array_append_new(
           out, json_pack("{s:s, s:[s], s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:O}", "Id", id,

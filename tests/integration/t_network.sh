@@ -137,6 +137,8 @@ test_net_publish() {
   assert_eq "127.0.0.1:$port" "$OUT"
   must H ps
   assert_contains "$OUT" "127.0.0.1:$port->8080/tcp"
+  must H ps --format '{{.Names}} {{.Ports}} {{.Networks}}'
+  assert_eq "web 127.0.0.1:$port->8080/tcp hull" "$OUT" "ps --format with a template"
   # the port is held: a second container cannot take it, and leaves nothing
   try H run --rm $ISO -p "127.0.0.1:$port:8080" busybox true
   assert_rc 125
