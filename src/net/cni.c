@@ -293,14 +293,6 @@ static json_t *cache_load(const struct cni_env *env, json_t *conflist,
   return j;
 }
 
-static json_t *cached_result(const struct cni_env *env, json_t *conflist,
-                             const struct cni_args *a) {
-  json_t *j = cache_load(env, conflist, a);
-  json_t *res = json_incref(json_object_get(j, "result"));
-  json_decref(j);
-  return res;
-}
-
 int cni_cache_walk(const struct cni_env *env, cni_cache_fn *fn, void *arg) {
   char dir[PATH_MAX];
   snprintf(dir, sizeof dir, "%s/results", env->cache_dir);
@@ -331,24 +323,34 @@ int cni_cache_walk(const struct cni_env *env, cni_cache_fn *fn, void *arg) {
   return r;
 }
 
+/* What ADD ran, as its cache entry recorded it: the list (*list; the
+ * caller's when there is no entry) and the runtimeConfig (in *da, the
+ * caller's when given). DEL and CHECK run exactly that: portmap finds
+ * its rules by the mappings. Returns the entry (NULL: none). */
+static json_t *as_added(const struct cni_env *env, json_t *conflist, const struct cni_args *a,
+                        json_t **list, struct cni_args *da) {
+  json_t *entry = cache_load(env, conflist, a);
+  json_t *cached_list = json_object_get(entry, "config");
+  *da = *a;
+  if (!da->runtime_config && json_is_object(json_object_get(entry, "runtimeConfig")))
+    da->runtime_config = json_object_get(entry, "runtimeConfig");
+  *list = conflist;
+  if (cached_list && json_is_array(json_object_get(cached_list, "plugins")) &&
+      !strcmp(json_string_value(json_object_get(cached_list, "name")) ?: "",
+              json_string_value(json_object_get(conflist, "name")) ?: "") &&
+      check_list(cached_list, &(struct hull_error){0}) == 0)
+    *list = cached_list;
+  return entry;
+}
+
 int cni_del(const struct cni_env *env, json_t *conflist, const struct cni_args *a,
             struct hull_error *e) {
   int r = check_list(conflist, e);
   if (r < 0)
     return r;
-  /* DEL runs what ADD ran, with what ADD was given (portmap finds its
-   * rules by the mappings), as the cache recorded it */
-  json_t *entry = cache_load(env, conflist, a);
+  struct cni_args da;
+  json_t *entry = as_added(env, conflist, a, &conflist, &da);
   json_t *prev = json_object_get(entry, "result");
-  json_t *cached_list = json_object_get(entry, "config");
-  struct cni_args da = *a;
-  if (!da.runtime_config && json_is_object(json_object_get(entry, "runtimeConfig")))
-    da.runtime_config = json_object_get(entry, "runtimeConfig");
-  if (cached_list && json_is_array(json_object_get(cached_list, "plugins")) &&
-      !strcmp(json_string_value(json_object_get(cached_list, "name")) ?: "",
-              json_string_value(json_object_get(conflist, "name")) ?: "") &&
-      check_list(cached_list, &(struct hull_error){0}) == 0)
-    conflist = cached_list;
   json_t *plugins = json_object_get(conflist, "plugins");
   int first = 0;
   struct hull_error one;
@@ -441,22 +443,26 @@ int cni_check(const struct cni_env *env, json_t *conflist, const struct cni_args
   int r = check_list(conflist, e);
   if (r < 0)
     return r;
-  json_t *prev = cached_result(env, conflist, a);
-  if (!prev)
+  struct cni_args da;
+  json_t *entry = as_added(env, conflist, a, &conflist, &da);
+  json_t *prev = json_object_get(entry, "result");
+  if (!prev) {
+    json_decref(entry);
     return hull_err(e, ENOENT, "network %s: no cached result for container %s",
                     json_string_value(json_object_get(conflist, "name")), a->container_id);
+  }
   json_t *plugins = json_object_get(conflist, "plugins");
   size_t i;
   json_t *p;
   json_array_foreach(plugins, i, p) {
-    _cleanup_free_ char *cfg = plugin_config(conflist, p, prev, a);
-    r = cfg ? cni_exec(env, json_string_value(json_object_get(p, "type")), "CHECK", a, cfg,
+    _cleanup_free_ char *cfg = plugin_config(conflist, p, prev, &da);
+    r = cfg ? cni_exec(env, json_string_value(json_object_get(p, "type")), "CHECK", &da, cfg,
                        NULL, e)
             : hull_err(e, ENOMEM, "CNI CHECK");
     if (r < 0)
       break;
   }
-  json_decref(prev);
+  json_decref(entry);
   return r;
 }
 

@@ -29,7 +29,8 @@ struct cni_args {
 /* ADD the list's plugins; *result gets the final result (new ref). */
 int cni_add(const struct cni_env *env, json_t *conflist, const struct cni_args *a,
             json_t **result, struct hull_error *e);
-/* CHECK against the cached result. */
+/* CHECK against the cached result, running what ADD ran (the cached
+ * list and runtimeConfig, as DEL). */
 int cni_check(const struct cni_env *env, json_t *conflist,
               const struct cni_args *a, struct hull_error *e);
 /* DEL in reverse order with the cached result (absent: none); the cache

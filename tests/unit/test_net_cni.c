@@ -167,7 +167,12 @@ static void test_del_from_cache(void **state) {
   int n = 0;
   assert_int_equal(cni_cache_walk(&env, count_entry, &n), 0);
   assert_int_equal(n, 1);
-  /* DEL given the network's current list and no runtimeConfig */
+  /* CHECK and DEL given the network's current list and no runtimeConfig */
+  assert_int_equal(cni_check(&env, now, &args, &e), 0);
+  assert_null(recorded("extra", "CHECK"));
+  json_t *chk = recorded("pm", "CHECK");
+  assert_non_null(json_object_get(json_object_get(chk, "runtimeConfig"), "portMappings"));
+  json_decref(chk);
   assert_int_equal(cni_del(&env, now, &args, &e), 0);
   json_t *in = recorded("pm", "DEL");
   assert_non_null(in);
