@@ -46,6 +46,7 @@
 #include <unistd.h>
 
 #include "../common/fs.h"
+#include "../common/ids.h"
 #include "../common/json.h"
 #include "../common/log.h"
 #include "../common/self_protect.h"
@@ -83,7 +84,7 @@ struct started {
 static void st_running(json_t *st, void *arg) {
   struct started *s = arg;
   char now[48];
-  engine_now(now, sizeof now);
+  hull_now_rfc3339(now, sizeof now);
   json_object_set_new(st, "Status", json_string("running"));
   json_object_set_new(st, "Pid", json_integer(s->pid));
   json_object_set_new(st, "MonitorPid", json_integer(getpid()));
@@ -100,7 +101,7 @@ struct ended {
 static void st_exited(json_t *st, void *arg) {
   struct ended *x = arg;
   char now[48];
-  engine_now(now, sizeof now);
+  hull_now_rfc3339(now, sizeof now);
   json_object_set_new(st, "Status", json_string("exited"));
   json_object_set_new(st, "Pid", json_integer(0));
   json_object_set_new(st, "ExitCode", json_integer(x->code));
@@ -164,7 +165,7 @@ static void log_entry(const char *stream, const char *data, size_t n) {
   if (logfd < 0 || !n)
     return;
   char ts[48];
-  engine_now(ts, sizeof ts);
+  hull_now_rfc3339(ts, sizeof ts);
   char *line = log_line(stream, data, n, ts);
   if (line)
     fs_write_all(logfd, line, strlen(line));

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "../common/cleanup.h"
+#include "../common/ids.h"
 #include "../common/fs.h"
 #include "../common/json.h"
 #include "../engine/engine.h"
@@ -505,7 +506,7 @@ static int do_create(struct hull_ctx *ctx, struct engine *en, struct store *st,
     const char *s = json_string_value(v);
     if (!strchr(s, ':')) {
       char vid[ENGINE_ID_LEN + 1];
-      engine_random_id(vid);
+      hull_random_id(vid);
       char b[ENGINE_ID_LEN + 4200];
       snprintf(b, sizeof b, "%s:%s", vid, s);
       json_array_append_new(binds, json_string(b));
@@ -531,7 +532,7 @@ static int do_create(struct hull_ctx *ctx, struct engine *en, struct store *st,
       if (covered || target[0] != '/')
         continue;
       char vid[ENGINE_ID_LEN + 1];
-      engine_random_id(vid);
+      hull_random_id(vid);
       char b2[ENGINE_ID_LEN + 4200];
       snprintf(b2, sizeof b2, "%s:%s", vid, target);
       json_array_append_new(binds, json_string(b2));
@@ -581,7 +582,7 @@ static int do_create(struct hull_ctx *ctx, struct engine *en, struct store *st,
   json_object_set(host, "DnsOptions", o->dns_opt);
   json_object_set(host, "ExtraHosts", o->add_host);
   char now[48];
-  engine_now(now, sizeof now);
+  hull_now_rfc3339(now, sizeof now);
   const char *iso = o->isolation ?: "process";
   json_object_set_new(host, "Isolation", json_string(iso));
   json_t *rec = json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:{s:s}}", "Created", now,
@@ -1981,7 +1982,7 @@ int hull_cmd_volume(struct hull_ctx *ctx, int argc, char **argv) {
     if (optind < argc)
       snprintf(name, sizeof name, "%s", argv[optind]);
     else
-      engine_random_id(name);
+      hull_random_id(name);
     if (volume_create(vdir, name, NULL, &e) < 0)
       rc = ERR("%s", e.msg);
     else

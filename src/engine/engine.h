@@ -121,8 +121,6 @@ char *record_path(struct engine *en, const char *id, const char *name);
  * recording the end makes the container "exited" (code 255). */
 const char *record_status(struct record *r);
 json_t *record_state(struct record *r);
-void engine_now(char *buf, size_t len); /* RFC 3339 with nanoseconds */
-void engine_random_id(char out[ENGINE_ID_LEN + 1]);
 
 /* Remove a directory tree below dirfd/name (never follows symlinks,
  * stays on one file system: a mount under it is an error). */

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "../common/cleanup.h"
+#include "../common/ids.h"
 #include "../common/fs.h"
 #include "../common/json.h"
 #include "../runtime/container.h"
@@ -75,30 +76,6 @@ char *record_path(struct engine *en, const char *id, const char *name) {
   if (asprintf(&p, "%s/%s%s%s", en->cdir, id, name ? "/" : "", name ? name : "") < 0)
     return NULL;
   return p;
-}
-
-void engine_now(char *buf, size_t len) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  struct tm tm;
-  gmtime_r(&ts.tv_sec, &tm);
-  char base[32];
-  strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
-  snprintf(buf, len, "%s.%09ldZ", base, ts.tv_nsec);
-}
-
-void engine_random_id(char out[ENGINE_ID_LEN + 1]) {
-  unsigned char b[ENGINE_ID_LEN / 2];
-  if (getrandom(b, sizeof b, 0) != (ssize_t)sizeof b) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    srandom((unsigned)(ts.tv_nsec ^ getpid()));
-    for (size_t i = 0; i < sizeof b; i++)
-      b[i] = (unsigned char)random();
-  }
-  for (size_t i = 0; i < sizeof b; i++)
-    sprintf(out + 2 * i, "%02x", b[i]);
-  out[ENGINE_ID_LEN] = '\0';
 }
 
 static bool is_id(const char *s) {
@@ -189,7 +166,7 @@ static int name_taken(struct engine *en, const char *name, char *who, size_t len
 int record_create(struct engine *en, json_t *cfg, char id_out[ENGINE_ID_LEN + 1],
                   struct hull_error *e) {
   char id[ENGINE_ID_LEN + 1];
-  engine_random_id(id);
+  hull_random_id(id);
   json_object_set_new(cfg, "Id", json_string(id));
   char name[160];
   const char *given = json_string_value(json_object_get(cfg, "Name"));
@@ -441,7 +418,7 @@ const char *record_status(struct record *r) {
        * with it (its process is the monitor's child, and killed with it
        * via PR_SET_PDEATHSIG) */
       char now[48];
-      engine_now(now, sizeof now);
+      hull_now_rfc3339(now, sizeof now);
       json_object_set_new(st, "Status", json_string("exited"));
       json_object_set_new(st, "ExitCode", json_integer(255));
       json_object_set_new(st, "Error", json_string("the monitor of the container died"));

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "../common/cleanup.h"
+#include "../common/ids.h"
 #include "../common/json.h"
 #include "store_priv.h"
 
@@ -23,17 +24,6 @@ static const char *go_arch(void) {
   if (!strncmp(u.machine, "arm", 3))
     return "arm";
   return "amd64";
-}
-
-void image_now_rfc3339(char *buf, size_t len);
-void image_now_rfc3339(char *buf, size_t len) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  struct tm tm;
-  gmtime_r(&ts.tv_sec, &tm);
-  char t[64];
-  strftime(t, sizeof t, "%Y-%m-%dT%H:%M:%S", &tm);
-  snprintf(buf, len, "%s.%09ldZ", t, ts.tv_nsec);
 }
 
 const char *layer_media_type(const char *compression);
@@ -143,7 +133,7 @@ int image_import(struct store *s, int fd, const char *ref,
     goto out;
   }
   char now[64];
-  image_now_rfc3339(now, sizeof now);
+  hull_now_rfc3339(now, sizeof now);
   cfg = json_pack("{s:s,s:s,s:s,s:o,s:{s:s,s:[s]},s:[{s:s,s:s}]}", "created", now,
                   "architecture", go_arch(), "os", "linux", "config",
                   config_changes ? json_deep_copy(config_changes) : json_object(),

@@ -15,6 +15,7 @@
 
 #include "../common/cleanup.h"
 #include "../common/fs.h"
+#include "../common/ids.h"
 #include "../common/json.h"
 #include "../common/log.h"
 #include "netlink.h"
@@ -400,30 +401,6 @@ int network_lookup(const char *root, const char *name_or_id, struct net_def *out
 
 /* ---------------------------------------------------------------- create */
 
-static void now_rfc3339(char *buf, size_t len) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  struct tm tm;
-  gmtime_r(&ts.tv_sec, &tm);
-  char base[32];
-  strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
-  snprintf(buf, len, "%s.%09ldZ", base, ts.tv_nsec);
-}
-
-static void random_id(char out[NET_ID_LEN + 1]) {
-  unsigned char b[NET_ID_LEN / 2];
-  if (getrandom(b, sizeof b, 0) != (ssize_t)sizeof b) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    srandom((unsigned)(ts.tv_nsec ^ getpid()));
-    for (size_t i = 0; i < sizeof b; i++)
-      b[i] = (unsigned char)random();
-  }
-  for (size_t i = 0; i < sizeof b; i++)
-    sprintf(out + 2 * i, "%02x", b[i]);
-  out[NET_ID_LEN] = '\0';
-}
-
 static json_t *conflist_new(const char *root, const char *name, const char *id,
                             const char *created, const char *bridge, const char *subnet,
                             const char *gateway, bool internal, json_t *labels) {
@@ -518,7 +495,7 @@ static int create_locked(struct netdir *nd, const struct net_create_opts *o, con
   char id[NET_ID_LEN + 1];
   /* the id, and a bridge no other network has */
   for (bool taken = true; taken;) {
-    random_id(id);
+    hull_random_id(id);
     if (is_default)
       snprintf(bridge, sizeof bridge, "%s", NET_DEFAULT_BRIDGE);
     else
@@ -591,7 +568,7 @@ static int create_locked(struct netdir *nd, const struct net_create_opts *o, con
     goto out;
   }
   char created[48];
-  now_rfc3339(created, sizeof created);
+  hull_now_rfc3339(created, sizeof created);
   conflist = conflist_new(nd->root, name, id, created, bridge, subnet, gateway, o->internal,
                           labels);
   text = conflist ? hjson_dumps(conflist) : NULL;

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "../common/cleanup.h"
+#include "../common/ids.h"
 #include "../common/fs.h"
 #include "../common/json.h"
 #include "../common/log.h"
@@ -206,16 +207,6 @@ static int make_state_root(const char *root, struct hull_error *e) {
   return 0;
 }
 
-/* RFC 3339 in UTC, without strftime (which loads the time zone). */
-static void now_rfc3339(char *buf, size_t len) {
-  struct timespec ts;
-  struct tm tm;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  gmtime_r(&ts.tv_sec, &tm);
-  snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ", tm.tm_year + 1900,
-           tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec);
-}
-
 int container_write_pid_file(const char *path, pid_t pid, struct hull_error *e) {
   char text[32];
   snprintf(text, sizeof text, "%d", pid);
@@ -318,7 +309,7 @@ int container_create(const struct runtime_opts *ro, const char *id,
   }
   if ((r = fs_atomic_write(c->dirfd, "config.json", text, len, false, e)) < 0)
     goto fail;
-  now_rfc3339(c->created, sizeof c->created);
+  hull_now_rfc3339(c->created, sizeof c->created);
   snprintf(c->status, sizeof c->status, "creating");
 
   if ((r = c->ops->create(c, o, e)) < 0)
