@@ -755,7 +755,7 @@ static void wait_monitor_gone(struct engine *en, const char *id, int timeout_ms)
   if (record_open_id(en, id, false, &r, &e) < 0)
     return;
   const char *status = record_status(r);
-  bool ended = strcmp(status, "running") && strcmp(status, "starting");
+  bool ended = !engine_status_live(status);
   json_t *st = record_state(r);
   pid_t mpid = (pid_t)json_integer_value(json_object_get(st, "MonitorPid"));
   unsigned long long ms = (unsigned long long)json_integer_value(json_object_get(st, "MonitorStart"));
@@ -786,7 +786,7 @@ static int do_start(struct engine *en, struct store *st, struct record *r,
       return ERR("%s", e.msg);
     const char *status = record_status(l);
     snprintf(prev, sizeof prev, "%s", status);
-    if (!strcmp(status, "running") || !strcmp(status, "starting")) {
+    if (engine_status_live(status)) {
       record_free(l);
       return ERR("container %s: already running", rec_name(r));
     }
@@ -1055,7 +1055,7 @@ static json_t *all_records(struct engine *en) {
     struct record *r;
     if (record_open_id(en, ids[i], false, &r, &e) == 0) {
       const char *st = record_status(r);
-      if (strcmp(st, "running") && strcmp(st, "starting") &&
+      if (!engine_status_live(st) &&
           json_object_get(json_object_get(r->cfg, "NetworkSettings"), "SandboxKey")) {
         /* its monitor was killed: what it held of the network goes back */
         struct record *l;
@@ -1147,7 +1147,7 @@ static int ps(struct hull_ctx *ctx, int argc, char **argv) {
   json_array_foreach(recs, i, r) {
     json_t *st = json_object_get(r, "State");
     const char *s = json_string_value(json_object_get(st, "Status"));
-    bool running = s && (!strcmp(s, "running") || !strcmp(s, "starting"));
+    bool running = engine_status_live(s);
     if (!all && !running)
       continue;
     const char *id = json_string_value(json_object_get(r, "Id"));
@@ -1317,7 +1317,7 @@ static bool still_running(struct engine *en, const char *id) {
   if (record_open_id(en, id, false, &r, &e) < 0)
     return false;
   const char *s = record_status(r);
-  bool running = !strcmp(s, "running") || !strcmp(s, "starting");
+  bool running = engine_status_live(s);
   record_free(r);
   return running;
 }
@@ -1443,7 +1443,7 @@ static bool wait_monitor(struct engine *en, const char *id, int timeout_ms) {
     if (record_open_id(en, id, false, &r, &e) < 0)
       return true; /* removed (--rm) */
     const char *s = record_status(r);
-    bool live = !strcmp(s, "running") || !strcmp(s, "starting");
+    bool live = engine_status_live(s);
     pid_t mpid = (pid_t)json_integer_value(json_object_get(record_state(r), "MonitorPid"));
     record_free(r);
     if (!live)
@@ -1480,7 +1480,7 @@ static int signal_container(struct engine *en, struct record *r, int sig) {
 static int stop_one(struct engine *en, struct record *r, void *arg) {
   int timeout = *(int *)arg;
   const char *s = record_status(r);
-  if (strcmp(s, "running") && strcmp(s, "starting"))
+  if (!engine_status_live(s))
     return 0; /* docker: stopping a stopped container is fine */
   int sig = SIGTERM;
   struct hull_error e;
@@ -1517,7 +1517,7 @@ int hull_cmd_stop(struct hull_ctx *ctx, int argc, char **argv) {
 
 static int kill_one(struct engine *en, struct record *r, void *arg) {
   const char *s = record_status(r);
-  if (strcmp(s, "running") && strcmp(s, "starting"))
+  if (!engine_status_live(s))
     return ERR("container %s: is not running", rec_name(r));
   return signal_container(en, r, *(int *)arg);
 }
@@ -1595,7 +1595,7 @@ struct rm_arg {
 static int remove_container(struct engine *en, struct record *r, bool force, bool volumes) {
   struct hull_error e;
   const char *s = record_status(r);
-  if (!strcmp(s, "running") || !strcmp(s, "starting")) {
+  if (engine_status_live(s)) {
     if (!force)
       return ERR("container %s: cannot remove a running container (stop it first or use -f)",
                  rec_name(r));

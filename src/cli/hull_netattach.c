@@ -119,7 +119,7 @@ int hull_network_connect(struct hull_ctx *ctx, int argc, char **argv) {
   json_t *hc = json_object_get(r->cfg, "HostConfig");
   const char *mode = json_string_value(json_object_get(hc, "NetworkMode"));
   const char *st = record_status(r);
-  bool running = !strcmp(st, "running") || !strcmp(st, "starting");
+  bool running = engine_status_live(st);
   json_t *ns = json_object_get(r->cfg, "NetworkSettings");
   if (!json_is_object(ns))
     json_object_set_new(r->cfg, "NetworkSettings", ns = json_object());
@@ -194,7 +194,7 @@ int hull_network_disconnect(struct hull_ctx *ctx, int argc, char **argv) {
   struct net_def def = {0};
   json_t *nets = json_object_get(json_object_get(r->cfg, "NetworkSettings"), "Networks");
   const char *st = record_status(r);
-  bool running = !strcmp(st, "running") || !strcmp(st, "starting");
+  bool running = engine_status_live(st);
   if (network_lookup(en->root, argv[first], &def, &e) < 0) {
     rc = ERR("%s", e.msg);
   } else if (!json_object_get(nets, def.name)) {

@@ -22,6 +22,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/types.h>
 
 #include "../common/error.h"
@@ -120,6 +121,11 @@ char *record_path(struct engine *en, const char *id, const char *name);
  * record_status refreshes it against reality: a monitor that died without
  * recording the end makes the container "exited" (code 255). */
 const char *record_status(struct record *r);
+/* A status whose container has (or is getting) a monitor: running or
+ * starting. */
+static inline bool engine_status_live(const char *status) {
+  return status && (!strcmp(status, "running") || !strcmp(status, "starting"));
+}
 json_t *record_state(struct record *r);
 
 /* Remove a directory tree below dirfd/name (never follows symlinks,

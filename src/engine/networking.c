@@ -234,7 +234,7 @@ static void peers_update(struct engine *en, const char *id, json_t *cfg, bool ad
         const char *pip = json_string_value(json_object_get(theirs, "IPAddress"));
         const char *ip = json_string_value(json_object_get(mine, "IPAddress"));
         if (!strcmp(net, ENGINE_DEFAULT_NETWORK) || !theirs || !pip || !*pip || !ip || !*ip ||
-            (strcmp(st, "running") && strcmp(st, "starting")))
+            (!engine_status_live(st)))
           continue;
         char names[1024], line[1200];
         _cleanup_free_ char *phosts = record_path(en, ids[i], "hosts");
@@ -601,7 +601,7 @@ int engine_net_reap(struct engine *en, struct record *r, struct hull_error *e) {
   const char *st = record_status(r);
   json_t *state = record_state(r);
   if (!json_object_get(json_object_get(r->cfg, "NetworkSettings"), "SandboxKey") ||
-      !strcmp(st, "running") || !strcmp(st, "starting") ||
+      engine_status_live(st) ||
       process_alive((pid_t)json_integer_value(json_object_get(state, "MonitorPid")),
                     (unsigned long long)json_integer_value(json_object_get(state, "MonitorStart"))))
     return 0; /* not started, or still its monitor's (ending) */

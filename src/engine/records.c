@@ -409,7 +409,7 @@ const char *record_status(struct record *r) {
   const char *s = json_string_value(json_object_get(st, "Status"));
   if (!s)
     return "created";
-  if (!strcmp(s, "running") || !strcmp(s, "starting")) {
+  if (engine_status_live(s)) {
     pid_t mpid = (pid_t)json_integer_value(json_object_get(st, "MonitorPid"));
     unsigned long long mstart =
         (unsigned long long)json_integer_value(json_object_get(st, "MonitorStart"));
