@@ -339,6 +339,7 @@ int main(int argc, char **argv) {
       return 1;
     }
     set_netsettings(json_object_get(netcfg, "NetworkSettings"));
+    engine_net_peers(en, id, netcfg);
   }
   json_decref(netcfg);
 

@@ -166,10 +166,13 @@ char *engine_resolv_text(json_t *cfg, const char *host_text, bool host_net);
 /* Set the container's networks up (cfg is its record, changed in
  * memory: NetworkSettings): the namespace file, its published host
  * ports held (*fds, close-on-exec, to keep while it runs), CNI ADD for
- * each network, the hosts files of it and its peers. On failure nothing
- * is left. */
+ * each network, its hosts file. On failure nothing is left. */
 int engine_net_up(struct engine *en, const char *id, json_t *cfg, int **fds, size_t *nfds,
                   struct hull_error *e);
+/* Then, once cfg's addresses are in its record: its peers on user
+ * networks get its line and it theirs. In that order two containers
+ * started at once find each other: the one that looks last sees both. */
+void engine_net_peers(struct engine *en, const char *id, json_t *cfg);
 /* Take them down: peers' hosts, CNI DEL for each network (reverse), the
  * namespace. Needs only the record; safe to repeat (after a crash). */
 int engine_net_down(struct engine *en, const char *id, json_t *cfg, struct hull_error *e);

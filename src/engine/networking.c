@@ -214,8 +214,14 @@ static void hosts_edit(const char *path, const char *line, bool add) {
  * them (remove). The default network has no names, as docker's. */
 static void peers_update(struct engine *en, const char *id, json_t *cfg, bool add) {
   json_t *nets = json_object_get(json_object_get(cfg, "NetworkSettings"), "Networks");
-  if (!json_object_size(nets))
-    return;
+  bool named = false;
+  const char *k;
+  json_t *ignored;
+  json_object_foreach(nets, k, ignored) {
+    named |= strcmp(k, ENGINE_DEFAULT_NETWORK) != 0;
+  }
+  if (!named)
+    return; /* the default network only: no records to read */
   char **ids = NULL;
   size_t n = 0;
   struct hull_error ig;
@@ -544,7 +550,6 @@ int engine_net_up(struct engine *en, const char *id, json_t *cfg, int **fds, siz
     if ((r = fs_atomic_write(d, "hosts", text, strlen(text), false, e)) < 0)
       goto fail;
   }
-  peers_update(en, id, cfg, true);
   return 0;
 fail:
   json_decref(mappings);
@@ -718,4 +723,8 @@ int engine_net_sweep(struct engine *en) {
   if (d)
     closedir(d);
   return s.done;
+}
+
+void engine_net_peers(struct engine *en, const char *id, json_t *cfg) {
+  peers_update(en, id, cfg, true);
 }

@@ -126,6 +126,24 @@ test_net_names_between_containers() {
   assert_no_net_leftovers "$id" "$br" tnet
 }
 
+# two containers started at once (compose-style) still know each other
+test_net_names_concurrent_starts() {
+  net_setup
+  mknet cnet 17
+  must H create --name a --network cnet $ISO busybox sleep 600
+  must H create --name b --network cnet $ISO busybox sleep 600
+  bg sa H start a
+  bg sb H start b
+  wait
+  local ipa ipb
+  ipa=$(ip_of a)
+  ipb=$(ip_of b)
+  must H exec a cat /etc/hosts
+  assert_match "$OUT" "$ipb[[:space:]].*[[:space:]]b([[:space:]]|\$)" "a's /etc/hosts names b"
+  must H exec b cat /etc/hosts
+  assert_match "$OUT" "$ipa[[:space:]].*[[:space:]]a([[:space:]]|\$)" "b's /etc/hosts names a"
+}
+
 test_net_publish() {
   net_setup
   local port=$((20000 + RANDOM % 20000))
