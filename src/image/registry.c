@@ -219,7 +219,8 @@ int registry_pull(struct store *s, const char *refstr, const struct registry_opt
   for (size_t i = 0; i < m.n_layers; i++) {
     char name[20];
     short_digest(m.layers[i].digest, name);
-    if (layer_exists(s, diff_ids[i])) {
+    /* the layer unpacked and its blob kept (save and push need it) */
+    if (layer_exists(s, diff_ids[i]) && blob_exists(s, m.layers[i].digest)) {
       progress_msg(o->progress, "%s: already present", name);
       continue;
     }

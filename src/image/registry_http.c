@@ -13,13 +13,30 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+
 #include "../common/cleanup.h"
 #include "../common/fs.h"
 #include "../common/json.h"
 
-static bool is_loopback(const char *host) {
-  return !strncmp(host, "localhost", 9) || !strncmp(host, "127.", 4) ||
-         !strncmp(host, "[::1]", 5);
+bool registry_is_loopback(const char *host) {
+  char h[256];
+  snprintf(h, sizeof h, "%s", host);
+  char *end = h[0] == '[' ? strchr(h, ']') : strrchr(h, ':');
+  if (h[0] == '[') {
+    if (!end)
+      return false;
+    *end = '\0';
+    memmove(h, h + 1, strlen(h));
+  } else if (end) {
+    *end = '\0';
+  }
+  unsigned char a[16];
+  if (inet_pton(AF_INET, h, a) == 1)
+    return a[0] == 127;
+  if (inet_pton(AF_INET6, h, a) == 1)
+    return !memcmp(a, "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\1", 16);
+  return !strcmp(h, "localhost");
 }
 
 /* "localhost:5000/team/app" -> host "localhost:5000", repo "team/app";
@@ -94,7 +111,7 @@ int reg_open(struct reg *r, const char *name, const char *creds, bool tls_verify
   int rc = reg_split(name, r->host, sizeof r->host, r->repo, sizeof r->repo, e);
   if (rc < 0)
     return rc;
-  r->tls_verify = tls_verify && !is_loopback(r->host);
+  r->tls_verify = tls_verify && !registry_is_loopback(r->host);
   snprintf(r->scheme, sizeof r->scheme, "https");
   r->basic = find_basic(creds, r->host);
   r->curl = curl_easy_init();

@@ -64,4 +64,9 @@ char *reg_challenge_param(const char *challenge, const char *key);
 int reg_fail(struct reg *r, const char *what, struct reg_resp *p,
              struct hull_error *e);
 
+/* host[:port] names this machine (TLS is not checked there): exactly
+ * localhost, or an address in 127/8 or ::1 — a prefix is not enough,
+ * localhost.example.com is another machine. */
+bool registry_is_loopback(const char *host);
+
 #endif

@@ -91,6 +91,12 @@ test_registry_skopeo_is_the_peer() {
   assert_eq "$IMG_ID" "$OUT" "image id pulled from skopeo's copy"
   must H s3 pull -q "$REG/sk/v2s2:1"
   assert_eq "$IMG_ID" "$OUT" "image id pulled from skopeo's Docker schema 2 copy"
+  # the same layer compressed: a store that has it unpacked still gets the
+  # blob the manifest names, so the pulled image saves and pushes
+  must skopeo copy --dest-tls-verify=false --dest-compress "oci-archive:$T/oci.tar" "docker://$REG/sk/gz:1"
+  must H s1 pull -q "$REG/sk/gz:1"
+  must H s1 save -o "$T/gz.tar" "$REG/sk/gz:1"
+  must H s1 push -q "$REG/sk/gz:1" "$REG/sk/gz-again:1"
   # what hull pushes, skopeo reads
   must H s1 push -q busybox:latest "$REG/hull/pushed:7"
   must skopeo inspect --tls-verify=false "docker://$REG/hull/pushed:7"
