@@ -355,7 +355,11 @@ int main(int argc, char **argv) {
   if (!tty) {
     if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0 ||
         (open_stdin && pipe2(in, O_CLOEXEC) < 0)) {
-      ready(rfd, "monitor: pipes: out of descriptors");
+      if (networked)
+        network_down();
+      struct ended x = {.code = 125, .error = "monitor: pipes: out of descriptors"};
+      set_state(st_exited, &x);
+      ready(rfd, x.error);
       return 1;
     }
     null_stdio();

@@ -683,20 +683,23 @@ static int start_claimed(struct engine *en, struct store *st, struct record *r,
   _cleanup_close_ int bfd = openat(r->dirfd, "bundle", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   _cleanup_free_ char *text = hjson_dumps_wrapped(spec);
   json_decref(spec);
-  if (bfd < 0 || !text || fs_atomic_write(bfd, "config.json", text, strlen(text), false, &e) < 0)
-    return ERR("container %s: bundle: %s", rec_name(r), bfd < 0 ? strerror(errno) : e.msg);
-  /* the monitor takes the record's lock itself */
-  if (r->lockfd >= 0) {
-    close(r->lockfd);
-    r->lockfd = -1;
+  if (bfd < 0 || !text || fs_atomic_write(bfd, "config.json", text, strlen(text), false, &e) < 0) {
+    int rc = ERR("container %s: bundle: %s", rec_name(r), bfd < 0 ? strerror(errno) : e.msg);
+    rootfs_unmount(cdir, &e);
+    return rc;
   }
   _cleanup_free_ char *mon = monitor_path();
-  int p[2];
-  if (pipe2(p, O_CLOEXEC) < 0)
-    return ERR("container %s: pipe: %s", rec_name(r), strerror(errno));
-  pid_t child = fork();
-  if (child < 0)
-    return ERR("container %s: fork: %s", rec_name(r), strerror(errno));
+  int p[2] = {-1, -1};
+  pid_t child = pipe2(p, O_CLOEXEC) < 0 ? -1 : fork();
+  if (child < 0) {
+    int rc = ERR("container %s: %s: %s", rec_name(r), p[0] < 0 ? "pipe" : "fork", strerror(errno));
+    if (p[0] >= 0) {
+      close(p[0]);
+      close(p[1]);
+    }
+    rootfs_unmount(cdir, &e);
+    return rc;
+  }
   if (child == 0) {
     /* double fork: the monitor is nobody's child but init's (or the
      * nearest subreaper's) and outlives us */
@@ -1609,6 +1612,10 @@ static int remove_container(struct engine *en, struct record *r, bool force, boo
   struct record *l;
   if (record_open_id(en, r->id, true, &l, &e) < 0)
     return e.code == ENOENT ? 0 : ERR("%s", e.msg); /* --rm beat us to it */
+  if (engine_status_live(record_status(l))) { /* a start got in between */
+    record_free(l);
+    return ERR("container %s: started meanwhile; stop it first or use -f", rec_name(r));
+  }
   _cleanup_free_ char *cdir = record_path(en, l->id, NULL);
   struct runtime_opts ro = rt_opts(en, NULL);
   container_delete(&ro, l->id, true, &e); /* a crashed monitor's leftovers */
@@ -1866,7 +1873,6 @@ static int prune(struct hull_ctx *ctx, bool print) {
   json_t *recs = all_records(en);
   size_t i;
   json_t *v;
-  int n = 0;
   json_array_foreach(recs, i, v) {
     const char *s = json_string_value(json_object_get(json_object_get(v, "State"), "Status"));
     if (!s || strcmp(s, "exited"))
@@ -1876,7 +1882,6 @@ static int prune(struct hull_ctx *ctx, bool print) {
     if (record_open_id(en, json_string_value(json_object_get(v, "Id")), false, &r, &e) < 0)
       continue;
     if (remove_container(en, r, false, false) == 0) {
-      n++;
       if (print)
         printf("%s\n", r->id);
     }
@@ -1884,7 +1889,6 @@ static int prune(struct hull_ctx *ctx, bool print) {
   }
   json_decref(recs);
   engine_close(en);
-  (void)n;
   return rc;
 }
 

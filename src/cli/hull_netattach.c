@@ -40,9 +40,14 @@ int hull_cmd_port(struct hull_ctx *ctx, int argc, char **argv) {
   }
   struct engine *en;
   struct record *r;
-  int rc = open_locked(ctx, argv[1], &en, &r);
-  if (rc)
-    return rc;
+  struct hull_error e;
+  if (engine_open(ctx->root, ctx->runroot, &en, &e) < 0)
+    return ERR("%s", e.msg);
+  if (record_find(en, argv[1], false, &r, &e) < 0) {
+    engine_close(en);
+    return ERR("%s", e.msg);
+  }
+  int rc = 0;
   char want[24] = "";
   if (argc == 3)
     snprintf(want, sizeof want, "%s%s", argv[2], strchr(argv[2], '/') ? "" : "/tcp");
@@ -130,6 +135,9 @@ int hull_network_connect(struct hull_ctx *ctx, int argc, char **argv) {
     rc = ERR("%s", e.msg);
   } else if (!engine_net_is_cni(mode) && strcmp(mode ?: "", "none")) {
     rc = ERR("container %s: --network %s: it cannot join other networks", name_of(r), mode);
+  } else if (!strcmp(st, "starting")) {
+    /* its monitor is setting its networks up and will write them */
+    rc = ERR("container %s: starting; connect it once it runs", name_of(r));
   } else if (!strcmp(mode ?: "", "none") && running) {
     rc = ERR("container %s: --network none: stop it to connect it", name_of(r));
   } else if (json_object_get(nets, def.name)) {

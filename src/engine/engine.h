@@ -150,8 +150,6 @@ json_t *seccomp_default_profile(json_t *cap_list);
 
 /* ---- networking (networking.c) ---- */
 
-/* The default network's name ("bridge" is another name for it). */
-#define ENGINE_DEFAULT_NETWORK "hull"
 /* Whether a NetworkMode names a CNI network (not none, host, container:). */
 bool engine_net_is_cni(const char *mode);
 /* <runroot>/netns/<id>: where a running container's namespace is kept. */

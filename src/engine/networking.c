@@ -218,7 +218,7 @@ static void peers_update(struct engine *en, const char *id, json_t *cfg, bool ad
   const char *k;
   json_t *ignored;
   json_object_foreach(nets, k, ignored) {
-    named |= strcmp(k, ENGINE_DEFAULT_NETWORK) != 0;
+    named |= strcmp(k, NET_DEFAULT_NAME) != 0;
   }
   if (!named)
     return; /* the default network only: no records to read */
@@ -239,7 +239,7 @@ static void peers_update(struct engine *en, const char *id, json_t *cfg, bool ad
         json_t *theirs = json_object_get(pnets, net);
         const char *pip = json_string_value(json_object_get(theirs, "IPAddress"));
         const char *ip = json_string_value(json_object_get(mine, "IPAddress"));
-        if (!strcmp(net, ENGINE_DEFAULT_NETWORK) || !theirs || !pip || !*pip || !ip || !*ip ||
+        if (!strcmp(net, NET_DEFAULT_NAME) || !theirs || !pip || !*pip || !ip || !*ip ||
             (!engine_status_live(st)))
           continue;
         char names[1024], line[1200];

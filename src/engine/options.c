@@ -218,7 +218,7 @@ int parse_env_file(const char *text, size_t len, const char *name, json_t *arr,
     int r = parse_env_arg(l, &v, e);
     free(l);
     if (r < 0)
-      return hull_err(e, EINVAL, "env file %s: line %zu: %s", name, lineno, e->msg);
+      return hull_err_prefix(e, "env file %s: line %zu", name, lineno);
     if (r == 0 && (!hjson_valid_utf8(v) ||
                    json_array_append_new(arr, json_string(v)) < 0)) {
       free(v);
@@ -337,10 +337,8 @@ int parse_port_spec(const char *s, struct port_spec *ps, struct hull_error *e) {
       *c2 = '\0';
       hostip = rest;
       hostport = c2 + 1;
-    } else if (hostip) {
-      hostport = rest;
     } else {
-      hostport = rest;
+      hostport = rest; /* [IPv6]:HOSTPORT:CTR or HOSTPORT:CTR */
     }
   }
   if (hostip) {

@@ -14,7 +14,7 @@
 int volume_path(const char *root, const char *name, char **out, struct hull_error *e) {
   int r = engine_validate_name(name, e);
   if (r < 0)
-    return hull_err(e, EINVAL, "volume %s", e->msg);
+    return hull_err_prefix(e, "volume");
   if (asprintf(out, "%s/%s/_data", root, name) < 0)
     return hull_errno(e, ENOMEM, "volume %s", name);
   return 0;
@@ -55,7 +55,7 @@ int volume_create(const char *root, const char *name, char **path_out,
 int volume_remove(const char *root, const char *name, struct hull_error *e) {
   int r = engine_validate_name(name, e);
   if (r < 0)
-    return hull_err(e, EINVAL, "volume %s", e->msg);
+    return hull_err_prefix(e, "volume");
   int dfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd < 0)
     return hull_err(e, ENOENT, "volume %s: no such volume", name);
