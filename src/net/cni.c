@@ -48,35 +48,40 @@ static long long now_ms(void) {
   return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Feed in to fd 0, gather fds 1 and 2, within the deadline. */
+/* Feed in to fd 0, gather fds 1 and 2, within the deadline. Takes the
+ * three descriptors (all closed on return); on an error the plugin is
+ * killed, so the caller's waitpid cannot hang. A plugin that stops
+ * reading its input is an EPIPE here, not a SIGPIPE for us. */
 static int relay(pid_t pid, int in, const char *config, int out, int err,
                  char **obuf, size_t *olen, char **ebuf, size_t *elen) {
   size_t off = 0, clen = strlen(config);
   long long deadline = now_ms() + CNI_TIMEOUT_MS;
+  struct sigaction ign = {.sa_handler = SIG_IGN}, old;
+  sigaction(SIGPIPE, &ign, &old);
+  int rc = 0;
   *obuf = calloc(1, CNI_OUT_MAX + 1);
   *ebuf = calloc(1, CNI_ERR_MAX + 1);
   if (!*obuf || !*ebuf)
-    return -ENOMEM;
+    rc = -ENOMEM;
   fcntl(in, F_SETFL, O_NONBLOCK);
-  while (out >= 0 || err >= 0) {
+  while (rc == 0 && (out >= 0 || err >= 0)) {
     struct pollfd p[3] = {{.fd = in, .events = POLLOUT},
                           {.fd = out, .events = POLLIN},
                           {.fd = err, .events = POLLIN}};
     long long left = deadline - now_ms();
     if (left <= 0) {
-      kill(pid, SIGKILL);
-      return -ETIMEDOUT;
+      rc = -ETIMEDOUT;
+      break;
     }
-    if (poll(p, 3, (int)left) < 0 && errno != EINTR)
-      return -errno;
+    if (poll(p, 3, (int)left) < 0 && errno != EINTR) {
+      rc = -errno;
+      break;
+    }
     if (in >= 0 && (p[0].revents & (POLLOUT | POLLERR | POLLHUP))) {
       ssize_t n = write(in, config + off, clen - off);
       if (n > 0)
         off += (size_t)n;
-      if (n < 0 && errno != EAGAIN) {
-        close(in);
-        in = -1;
-      } else if (off == clen) {
+      if ((n < 0 && errno != EAGAIN) || off == clen) {
         close(in);
         in = -1;
       }
@@ -101,9 +106,14 @@ static int relay(pid_t pid, int in, const char *config, int out, int err,
       *lens[k] += take;
     }
   }
-  if (in >= 0)
-    close(in);
-  return 0;
+  if (rc < 0)
+    kill(pid, SIGKILL);
+  int fds[3] = {in, out, err};
+  for (int k = 0; k < 3; k++)
+    if (fds[k] >= 0)
+      close(fds[k]);
+  sigaction(SIGPIPE, &old, NULL);
+  return rc;
 }
 
 /* The last line of a plugin's stderr, one printable line. */

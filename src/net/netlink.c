@@ -187,13 +187,18 @@ static int exchange_start(struct exchange *x, struct nl_msg *m, uint16_t extra,
 /* The next datagram of answers: its length. */
 static int exchange_recv(struct exchange *x, struct hull_error *e) {
   for (;;) {
-    ssize_t n = recv(x->fd, x->buf, RECV_BUF, 0);
+    /* MSG_TRUNC: the datagram's real length, so one cut short is an
+     * error rather than a dump that silently lacks its tail */
+    ssize_t n = recv(x->fd, x->buf, RECV_BUF, MSG_TRUNC);
     if (n < 0 && errno == EINTR)
       continue;
     if (n < 0)
       return hull_errno(e, errno, "%s: netlink answer", x->what);
     if (n == 0)
       return hull_err(e, EPROTO, "%s: netlink: no answer", x->what);
+    if (n > RECV_BUF)
+      return hull_err(e, EMSGSIZE, "%s: netlink answer of %zd bytes, more than %d", x->what,
+                      n, RECV_BUF);
     return (int)n;
   }
 }

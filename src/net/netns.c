@@ -65,10 +65,11 @@ int netns_create(const char *dir, const char *name, struct hull_error *e) {
   }
   if (pid == 0)
     _exit(child_make(path));
-  int st;
-  while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+  int st = 0;
+  pid_t w;
+  while ((w = waitpid(pid, &st, 0)) < 0 && errno == EINTR)
     ;
-  int err = WIFEXITED(st) ? WEXITSTATUS(st) : EINTR;
+  int err = w < 0 ? errno : WIFEXITED(st) ? WEXITSTATUS(st) : EINTR;
   if (err) {
     umount2(path, MNT_DETACH);
     unlink(path);

@@ -239,6 +239,33 @@ static void test_runtime_config_by_capability(void **state) {
   json_decref(l);
 }
 
+/* A plugin that closes its stdin before reading a large config: an
+ * error from the plugin, not a SIGPIPE that ends the caller. */
+static void test_plugin_closes_stdin(void **state) {
+  (void)state;
+  char path[256];
+  snprintf(path, sizeof path, "%s/closer", plugins);
+  FILE *f = fopen(path, "w");
+  assert_non_null(f);
+  fprintf(f, "#!/bin/sh\nexec 0<&-\nprintf '{\"code\":7,\"msg\":\"closed early\"}'\nexit 1\n");
+  fclose(f);
+  chmod(path, 0755);
+  size_t big = 256 << 10;
+  char *pad = malloc(big + 1);
+  assert_non_null(pad);
+  memset(pad, 'x', big);
+  pad[big] = '\0';
+  json_t *l = list("[{\"type\":\"closer\"}]");
+  json_object_set_new(json_array_get(json_object_get(l, "plugins"), 0), "pad", json_string(pad));
+  free(pad);
+  struct cni_env env = {.plugin_path = plugins, .cache_dir = cache};
+  json_t *res = NULL;
+  struct hull_error e;
+  assert_true(cni_add(&env, l, &args, &res, &e) < 0);
+  assert_non_null(strstr(e.msg, "closed early"));
+  json_decref(l);
+}
+
 static void test_bad_lists_and_plugins(void **state) {
   (void)state;
   struct cni_env env = {.plugin_path = plugins, .cache_dir = cache};
@@ -300,6 +327,7 @@ int main(void) {
       cmocka_unit_test(test_add_chains_and_caches),
       cmocka_unit_test(test_failed_add_rolls_back),
       cmocka_unit_test(test_del_from_cache),
+      cmocka_unit_test(test_plugin_closes_stdin),
       cmocka_unit_test(test_runtime_config_by_capability),
       cmocka_unit_test(test_bad_lists_and_plugins),
       cmocka_unit_test(test_result_parse),
