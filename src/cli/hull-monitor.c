@@ -316,6 +316,11 @@ int main(int argc, char **argv) {
   record_free(rec);
   set_state(st_monitor, NULL);
 
+  /* What a monitor that died left running goes first: it may still hold
+   * the network (ports) and its runtime state would block create. */
+  struct runtime_opts ro = {.root = en->runroot, .isolation = iso, .progname = "hull-monitor"};
+  container_delete(&ro, id, true, &e);
+
   /* Its networks, before the container exists. The namespace's path goes
    * into the record first: whatever happens next, the next command
    * finds what to take down (engine_net_down). */
@@ -389,10 +394,7 @@ int main(int argc, char **argv) {
     if (vm_accel_detect(&accel, &why, &e) == 0 && accel == VM_ACCEL_TCG)
       setenv("HULL_VM_ACCEL", "tcg", 1);
   }
-  struct runtime_opts ro = {.root = en->runroot, .isolation = iso, .progname = "hull-monitor"};
   struct create_opts co = {.foreground = true};
-  /* runtime state from a monitor that died (a crash) would block create */
-  container_delete(&ro, id, true, &e);
   if (container_create(&ro, id, bundle_abs, &co, &ctr, &e) < 0) {
     if (networked)
       network_down();

@@ -610,6 +610,11 @@ int engine_net_reap(struct engine *en, struct record *r, struct hull_error *e) {
       process_alive((pid_t)json_integer_value(json_object_get(state, "MonitorPid")),
                     (unsigned long long)json_integer_value(json_object_get(state, "MonitorStart"))))
     return 0; /* not started, or still its monitor's (ending) */
+  /* what its dead monitor ran goes first: it may still use the network
+   * (a VM supervisor outlives its creator, as engines need) */
+  struct runtime_opts ro = {.root = en->runroot, .progname = "hull"};
+  struct hull_error ig;
+  container_delete(&ro, r->id, true, &ig);
   int rc = engine_net_down(en, r->id, r->cfg, e);
   struct hull_error se;
   if (record_save(r, &se) < 0 && rc == 0) {
