@@ -398,10 +398,10 @@ int store_usage(struct store *s, struct store_usage *u, struct hull_error *e) {
   json_t *val;
   json_object_foreach(seen, key, val) {
     /* key is <dir>/layers/<hex>/diff */
-    const char *p = strstr(key, "/layers/");
+    const char *p = layer_path_hex(key);
     if (p) {
       char d[HULL_DIGEST_MAX];
-      snprintf(d, sizeof d, "sha256:%.64s", p + 8);
+      snprintf(d, sizeof d, "sha256:%.64s", p);
       u->layers_size += layer_size(s, d);
     }
   }

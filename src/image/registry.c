@@ -113,6 +113,13 @@ struct blob_sink {
 
 static int sink_write(void *arg, const void *data, size_t len) {
   struct blob_sink *b = arg;
+  /* a registry that sends more than the descriptor's size is stopped
+   * here, not when the disk is full */
+  if (b->total && b->got + len > b->total) {
+    hull_err(b->e, EBADMSG, "blob %s: more than the %llu bytes its descriptor says", b->name,
+             (unsigned long long)b->total);
+    return -1;
+  }
   if (blob_writer_write(b->w, data, len, b->e) < 0)
     return -1;
   b->got += len;

@@ -48,9 +48,9 @@ int rootfs_mount(struct store *s, const struct image *img, const char *dir,
   size_t len = (size_t)snprintf(opts, OPTS_MAX, "lowerdir=");
   size_t lowers = 0;
   for (size_t i = img->n_layers; i-- > 0;) {
-    const char *p = strstr(img->layers[i], "/layers/");
+    const char *p = layer_path_hex(img->layers[i]);
     char hex[65], rel[128];
-    if (!p || sscanf(p, "/layers/%64[0-9a-f]/diff", hex) != 1)
+    if (!p || sscanf(p, "%64[0-9a-f]/diff", hex) != 1)
       return hull_err(e, EINVAL, "image %.19s..: bad layer path %s", img->id, img->layers[i]);
     /* A layer listed twice (identical content) is kept at its topmost
      * place only: overlay refuses a lowerdir twice (ELOOP), and the copy

@@ -13,6 +13,7 @@
 #include "../common/cleanup.h"
 #include "../common/fs.h"
 #include "../common/json.h"
+#include "../common/log.h"
 #include "store_priv.h"
 
 int store_open(const char *root, struct store **out, struct hull_error *e) {
@@ -566,6 +567,7 @@ void store_cleanup(struct store *s, bool gc) {
   struct dirent *de;
   int fd;
   json_t *idx = NULL, *blobs = NULL, *layers = NULL;
+  bool whole = true;
   if (!gc)
     goto links;
   if (store_index_load(s, &idx, NULL) < 0) {
@@ -586,10 +588,12 @@ void store_cleanup(struct store *s, bool gc) {
     char *text = NULL;
     size_t len;
     struct manifest m = {0};
-    if (blob_read(s, man, 4 << 20, &text, &len, NULL) == 0 &&
+    if (blob_read(s, man, 16 << 20, &text, &len, NULL) == 0 &&
         manifest_parse(text, len, &m, NULL) == 0)
       for (size_t k = 0; k < m.n_layers; k++)
         json_object_set_new(blobs, digest_hex(m.layers[k].digest), json_true());
+    else
+      whole = false;
     manifest_clear(&m);
     free(text);
     char **diff_ids = NULL;
@@ -599,9 +603,18 @@ void store_cleanup(struct store *s, bool gc) {
         config_parse(text, len, &cfg, &diff_ids, &n, NULL) == 0)
       for (size_t k = 0; k < n; k++)
         json_object_set_new(layers, digest_hex(diff_ids[k]), json_true());
+    else
+      whole = false;
     json_decref(cfg);
     img_strv_free(diff_ids);
     free(text);
+  }
+  /* what a named image uses must be known whole before anything goes:
+   * an image that cannot be read now (no memory, no descriptors) keeps
+   * all content until a later collection */
+  if (!whole) {
+    log_msg(LOG_WARN, "image store: an image could not be read; nothing collected");
+    goto links;
   }
   fd = openat(s->dirfd, "blobs/sha256", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd >= 0 && (d = fdopendir(fd))) {
@@ -649,4 +662,11 @@ int store_gc(struct store *s, struct hull_error *e) {
   if (!held)
     store_unlock(s);
   return 0;
+}
+
+const char *layer_path_hex(const char *path) {
+  const char *last = NULL;
+  for (const char *p = strstr(path, "/layers/"); p; p = strstr(p + 1, "/layers/"))
+    last = p;
+  return last ? last + 8 : NULL;
 }

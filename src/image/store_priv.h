@@ -118,6 +118,9 @@ int blob_read(struct store *s, const char *digest, size_t max, char **out,
 
 /* Layers. */
 bool layer_exists(struct store *s, const char *diff_id);
+/* The hex diff_id in a layer path ".../layers/<hex>/diff", found from
+ * the end (the store's own path may hold "/layers/" too); NULL if none. */
+const char *layer_path_hex(const char *path);
 void layer_path(const struct store *s, const char *diff_id, char *out,
                 size_t len);
 uint64_t layer_size(struct store *s, const char *diff_id);

@@ -12,6 +12,7 @@ on a free port written to PORTFILE, and misbehaves as MODE says:
   error500   manifests answer 500 with a registry error body
   truncate   blobs are cut off halfway and the connection closed
   baddigest  blobs are served with one byte changed
+  oversize   blobs are followed by 8 MiB more than their descriptors say
 """
 import base64
 import hashlib
@@ -87,6 +88,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 body = blob(parts[-1])
             except OSError:
                 return self.send(404, b'{"errors":[{"code":"BLOB_UNKNOWN","message":"no such blob"}]}')
+            if mode == "oversize" and len(body) > 100:
+                body = body + b"\0" * (8 << 20)
             if mode == "baddigest" and len(body) > 100:
                 body = body[:50] + bytes([body[50] ^ 1]) + body[51:]
             if mode == "truncate" and len(body) > 100:

@@ -371,3 +371,34 @@ test_images_concurrent_loads() {
   assert_eq 1 "$(find "$T/store/image/l" -mindepth 1 | wc -l)" "short links"
   assert_eq "" "$(find "$T/store/image/tmp" -mindepth 1)" "leftovers"
 }
+
+# a store whose own path holds "/layers/": layers are still found by
+# their own path's end
+test_images_store_path_with_layers() {
+  [ -x "$HULL_BIN" ] || skip "hull not built"
+  "$(dirname "$MKBUNDLE")/mkrootfs" "$T/rootfs" >/dev/null || fail "mkrootfs failed"
+  tar -C "$T/rootfs" -cf "$T/rootfs.tar" . || fail "tar failed"
+  local S=("$HULL_BIN" --root "$T/layers/store" --runroot "$STATE")
+  must "${S[@]}" import "$T/rootfs.tar" busybox
+  must "${S[@]}" run --rm --network none busybox echo ran
+  assert_out ran
+  must "${S[@]}" system df
+}
+
+# collecting garbage when a named image cannot be read (here its manifest
+# is damaged) removes nothing: what that image uses is not known
+test_images_gc_keeps_what_it_cannot_read() {
+  [ -x "$HULL_BIN" ] || skip "hull not built"
+  "$(dirname "$MKBUNDLE")/mkrootfs" "$T/rootfs" >/dev/null || fail "mkrootfs failed"
+  tar -C "$T/rootfs" -cf "$T/a.tar" . || fail "tar failed"
+  mkdir -p "$T/b" && echo b >"$T/b/file" && tar -C "$T/b" -cf "$T/b.tar" .
+  local S=("$HULL_BIN" --root "$T/store" --runroot "$STATE")
+  must "${S[@]}" import "$T/a.tar" a
+  must "${S[@]}" import "$T/b.tar" b
+  local man layers
+  man=$(jq -r '.images[] | select(.names[0] == "a:latest") | .manifest' "$T/store/image/index.json")
+  layers=$(ls "$T/store/image/layers" | wc -l)
+  printf 'not a manifest' >"$T/store/image/blobs/sha256/${man#sha256:}"
+  must "${S[@]}" rmi b
+  assert_eq "$layers" "$(ls "$T/store/image/layers" | wc -l)" "layers after a collection that could not read image a"
+}

@@ -194,11 +194,12 @@ test_registry_misbehaving_registry_leaves_nothing() {
   [ -x "$HULL" ] || skip "hull is not built"
   make_image 1
   local mode want
-  for mode in error500 truncate baddigest; do
+  for mode in error500 truncate baddigest oversize; do
     case $mode in
       error500) want="storage on fire" ;;
       truncate) want="blob" ;;
       baddigest) want="digest" ;;
+      oversize) want="bytes its descriptor says" ;;
     esac
     fake_start "$mode"
     try H s2 pull "$FAKE/bad/app:1"
