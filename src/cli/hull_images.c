@@ -14,6 +14,7 @@
 #include "../common/cleanup.h"
 #include "../common/fs.h"
 #include "../common/json.h"
+#include "../engine/engine.h"
 #include "../image/image.h"
 #include "hull_cmds.h"
 
@@ -548,48 +549,32 @@ int hull_cmd_tag(struct hull_ctx *ctx, int argc, char **argv) {
 /* A container uses the image when its record names the image's id
  * (the engine's records under <root>/containers/<id>/config.json). */
 struct use_ctx {
-  const char *root;
+  struct engine *en; /* NULL: no containers to look at */
 };
-static bool record_uses(json_t *o, const char *id) {
-  static const char *keys[] = {"ImageID", "Image", "image_id", "image"};
-  for (size_t i = 0; i < 4; i++) {
-    const char *v = json_string_value(json_object_get(o, keys[i]));
-    if (v && (!strcmp(v, id) || !strcmp(v, id + 7)))
-      return true;
-  }
-  return false;
-}
+
+/* A container whose record names the image (its "Image", the id) uses it. */
 static bool image_in_use(const char *image_id, char *who, size_t len, void *arg) {
   struct use_ctx *u = arg;
-  char path[4096];
-  snprintf(path, sizeof path, "%s/containers", u->root);
-  DIR *d = opendir(path);
-  if (!d)
+  char **ids = NULL;
+  size_t n = 0;
+  struct hull_error e;
+  if (!u->en || record_list(u->en, &ids, &n, &e) < 0)
     return false;
-  struct dirent *de;
   bool used = false;
-  while (!used && (de = readdir(d))) {
-    if (de->d_name[0] == '.')
-      continue;
-    char p[4096 + 300];
-    snprintf(p, sizeof p, "%s/%s/config.json", path, de->d_name);
-    char *text = NULL;
-    size_t n;
-    if (fs_read_file(p, &text, &n, NULL) < 0)
-      continue;
-    json_error_t je;
-    json_t *o = hjson_loadb(text, n, 0, NULL, &je);
-    free(text);
-    if (o && record_uses(o, image_id)) {
-      const char *name = json_string_value(json_object_get(o, "Name"));
-      if (!name)
-        name = json_string_value(json_object_get(o, "name"));
-      snprintf(who, len, "%s", name ? name : de->d_name);
-      used = true;
+  for (size_t i = 0; i < n; i++) {
+    struct record *r;
+    if (!used && record_open_id(u->en, ids[i], false, &r, &e) == 0) {
+      const char *img = json_string_value(json_object_get(r->cfg, "Image"));
+      if (img && !strcmp(img, image_id)) {
+        const char *name = json_string_value(json_object_get(r->cfg, "Name"));
+        snprintf(who, len, "%s", name ? name : r->id);
+        used = true;
+      }
+      record_free(r);
     }
-    json_decref(o);
+    free(ids[i]);
   }
-  closedir(d);
+  free(ids);
   return used;
 }
 
@@ -611,7 +596,8 @@ static int rmi_main(struct hull_ctx *ctx, int argc, char **argv, const char *cmd
   struct store *s = open_store(ctx);
   if (!s)
     return HULL_EXIT_ERROR;
-  struct use_ctx u = {ctx->root};
+  struct use_ctx u = {NULL};
+  engine_open(ctx->root, ctx->runroot, &u.en, &(struct hull_error){0});
   int rc = 0;
   for (int i = optind; i < argc; i++) {
     struct hull_error e = {0};
@@ -640,6 +626,7 @@ static int rmi_main(struct hull_ctx *ctx, int argc, char **argv, const char *cmd
     image_free(after);
     image_free(img);
   }
+  engine_close(u.en);
   store_close(s);
   return rc;
 }
@@ -675,7 +662,8 @@ static int prune_main(struct hull_ctx *ctx, int argc, char **argv) {
     store_close(s);
     return fail(&e);
   }
-  struct use_ctx u = {ctx->root};
+  struct use_ctx u = {NULL};
+  engine_open(ctx->root, ctx->runroot, &u.en, &(struct hull_error){0});
   int rc = 0;
   for (size_t i = 0; i < n; i++) {
     char who[256];
@@ -693,6 +681,7 @@ static int prune_main(struct hull_ctx *ctx, int argc, char **argv) {
   /* and what killed loads left behind */
   if (store_gc(s, &e) < 0)
     rc = fail(&e);
+  engine_close(u.en);
   store_close(s);
   return rc;
 }

@@ -341,8 +341,9 @@ test_images_prune_and_in_use() {
   # a container record naming the image (as the engine writes it) keeps
   # it: rmi refuses, prune -a skips it, rmi -f removes it
   local used; used=$(image_id a:1)
-  mkdir -p "$T/store/containers/c0ffee"
-  printf '{"Image": "%s", "Name": "web"}\n' "$used" >"$T/store/containers/c0ffee/config.json"
+  local cid; cid=$(printf 'c0ffee%058d' 0)
+  mkdir -p "$T/store/containers/$cid"
+  printf '{"Image": "%s", "Name": "web"}\n' "$used" >"$T/store/containers/$cid/config.json"
   assert_fails "in use by container web" hull rmi a:1
   assert_rc 125
   must hull image prune -a
