@@ -404,3 +404,68 @@ int fs_mkdir_p(const char *path, mode_t mode) {
     return -errno;
   return 0;
 }
+
+/* The children of the directory fd (consumed); dev is its device: a
+ * directory on another one is a mount point, never deleted through. */
+static int rm_children(int fd, dev_t dev, int depth) {
+  if (depth > 4096) {
+    close(fd);
+    return -ELOOP;
+  }
+  DIR *d = fdopendir(fd);
+  if (!d) {
+    close(fd);
+    return -errno;
+  }
+  int ret = 0;
+  struct dirent *de;
+  while ((de = readdir(d))) {
+    if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+      continue;
+    if (unlinkat(dirfd(d), de->d_name, 0) == 0 || errno == ENOENT)
+      continue;
+    if (errno != EISDIR && errno != EPERM) {
+      ret = -errno;
+      continue;
+    }
+    int sub = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    struct stat st;
+    if (sub < 0 || fstat(sub, &st) < 0) {
+      ret = -errno;
+      if (sub >= 0)
+        close(sub);
+      continue;
+    }
+    if (st.st_dev != dev) {
+      close(sub);
+      ret = -EBUSY;
+      continue;
+    }
+    int r = rm_children(sub, dev, depth + 1);
+    if (r < 0)
+      ret = r;
+    else if (unlinkat(dirfd(d), de->d_name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+      ret = -errno;
+  }
+  closedir(d);
+  return ret;
+}
+
+int fs_rm_rf_at(int dirfd, const char *name) {
+  if (unlinkat(dirfd, name, 0) == 0 || errno == ENOENT)
+    return 0;
+  if (errno != EISDIR && errno != EPERM)
+    return -errno;
+  int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0)
+    return errno == ENOENT ? 0 : -errno;
+  struct stat st;
+  if (fstat(fd, &st) < 0) {
+    close(fd);
+    return -errno;
+  }
+  int r = rm_children(fd, st.st_dev, 0);
+  if (r == 0 && unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+    r = -errno;
+  return r;
+}

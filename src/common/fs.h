@@ -10,10 +10,6 @@
 #include "error.h"
 
 /* Read a whole file (NUL-terminated). */
-/* mkdir -p: the parents made 0755, path itself with mode; existing
- * directories are fine. Returns 0 or -errno. */
-int fs_mkdir_p(const char *path, mode_t mode);
-
 int fs_read_file(const char *path, char **out, size_t *len,
                  struct hull_error *e);
 int fs_read_file_at(int dirfd, const char *path, char **out, size_t *len,
@@ -51,5 +47,14 @@ int fs_copy_tree(int src, int dst, struct hull_error *e);
 
 /* "/proc/self/fd/N" for mount(2) targets that are descriptors. */
 void fs_fd_path(int fd, char buf[32]);
+
+/* mkdir -p: the parents made 0755, path itself with mode; existing
+ * directories are fine. Returns 0 or -errno. */
+int fs_mkdir_p(const char *path, mode_t mode);
+
+/* rm -rf of name below dirfd: never follows a symlink, never deletes
+ * through a mount point (-EBUSY, the rest still goes); gone is fine.
+ * Returns 0 or -errno. */
+int fs_rm_rf_at(int dirfd, const char *name);
 
 #endif

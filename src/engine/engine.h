@@ -128,9 +128,6 @@ static inline bool engine_status_live(const char *status) {
 }
 json_t *record_state(struct record *r);
 
-/* Remove a directory tree below dirfd/name (never follows symlinks,
- * stays on one file system: a mount under it is an error). */
-int engine_rm_rf(int dirfd, const char *name);
 
 /* ---- spec generation (spec_gen.c) ---- */
 

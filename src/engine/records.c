@@ -99,46 +99,6 @@ static int store_lock(struct engine *en, struct hull_error *e) {
   return fd;
 }
 
-int engine_rm_rf(int dirfd, const char *name) {
-  struct stat st;
-  if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-    return errno == ENOENT ? 0 : -errno;
-  if (!S_ISDIR(st.st_mode))
-    return unlinkat(dirfd, name, 0) < 0 && errno != ENOENT ? -errno : 0;
-  int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0)
-    return -errno;
-  struct stat sub;
-  if (fstat(fd, &sub) == 0 && sub.st_dev != st.st_dev) {
-    close(fd);
-    return -EBUSY;
-  }
-  DIR *d = fdopendir(fd);
-  if (!d) {
-    close(fd);
-    return -errno;
-  }
-  int r = 0;
-  struct dirent *de;
-  while ((de = readdir(d))) {
-    if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-      continue;
-    struct stat cs;
-    if (fstatat(fd, de->d_name, &cs, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(cs.st_mode) &&
-        cs.st_dev != st.st_dev) {
-      r = -EBUSY; /* a mount point: never delete through it */
-      continue;
-    }
-    int rr = engine_rm_rf(fd, de->d_name);
-    if (rr < 0)
-      r = rr;
-  }
-  closedir(d);
-  if (r == 0 && unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
-    r = -errno;
-  return r;
-}
-
 /* Names in use: scan the records (the store lock is held). */
 static int name_taken(struct engine *en, const char *name, char *who, size_t len) {
   char **ids;
@@ -227,7 +187,7 @@ int record_create(struct engine *en, json_t *cfg, char id_out[ENGINE_ID_LEN + 1]
   memcpy(id_out, id, sizeof id);
   return 0;
 fail:
-  engine_rm_rf(en->cdirfd, tmp);
+  fs_rm_rf_at(en->cdirfd, tmp);
   return r;
 }
 
@@ -361,7 +321,7 @@ int record_list(struct engine *en, char ***ids, size_t *n, struct hull_error *e)
        * (a live create holds no lock on it, so only old ones go) */
       struct stat st;
       if (fstatat(fd, de->d_name, &st, 0) == 0 && time(NULL) - st.st_mtime > 60)
-        engine_rm_rf(fd, de->d_name);
+        fs_rm_rf_at(fd, de->d_name);
       continue;
     }
     if (!is_id(de->d_name))
@@ -389,7 +349,7 @@ int record_remove(struct engine *en, struct record *r, struct hull_error *e) {
   snprintf(tmp, sizeof tmp, ".tmp-%s", r->id);
   if (renameat(en->cdirfd, r->id, en->cdirfd, tmp) < 0)
     return hull_errno(e, errno, "container %.12s: remove", r->id);
-  int rc = engine_rm_rf(en->cdirfd, tmp);
+  int rc = fs_rm_rf_at(en->cdirfd, tmp);
   if (rc < 0)
     return hull_errno(e, -rc, "container %.12s: remove its directory", r->id);
   return 0;

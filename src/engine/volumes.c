@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../common/fs.h"
 #include "engine.h"
 
 /* root here is the volumes directory (<store>/volumes). */
@@ -64,7 +65,7 @@ int volume_remove(const char *root, const char *name, struct hull_error *e) {
     close(dfd);
     return hull_err(e, ENOENT, "volume %s: no such volume", name);
   }
-  r = engine_rm_rf(dfd, name);
+  r = fs_rm_rf_at(dfd, name);
   close(dfd);
   if (r < 0)
     return hull_errno(e, -r, "volume %s: remove", name);

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "../common/cleanup.h"
+#include "../common/fs.h"
 #include "store_priv.h"
 
 #define BUF_SIZE (256 * 1024)
@@ -131,7 +132,7 @@ static int clear_name(int dirfd, const char *name, bool keep_dir) {
   if (S_ISDIR(st.st_mode)) {
     if (keep_dir)
       return 1;
-    return img_rm_rf_at(dirfd, name);
+    return fs_rm_rf_at(dirfd, name);
   }
   return unlinkat(dirfd, name, 0) < 0 ? -errno : 0;
 }

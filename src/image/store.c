@@ -115,55 +115,6 @@ void err_oneline(struct hull_error *e) {
 
 /* ---- removal ---- */
 
-static int rm_children(int fd, int depth) {
-  if (depth > 4096)
-    return -ELOOP;
-  DIR *d = fdopendir(fd);
-  if (!d) {
-    close(fd);
-    return -errno;
-  }
-  int ret = 0;
-  struct dirent *de;
-  while ((de = readdir(d))) {
-    if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-      continue;
-    if (unlinkat(dirfd(d), de->d_name, 0) == 0 || errno == ENOENT)
-      continue;
-    if (errno != EISDIR) {
-      ret = -errno;
-      continue;
-    }
-    int sub = openat(dirfd(d), de->d_name,
-                     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (sub < 0) {
-      ret = -errno;
-      continue;
-    }
-    int r = rm_children(sub, depth + 1);
-    if (r < 0)
-      ret = r;
-    if (unlinkat(dirfd(d), de->d_name, AT_REMOVEDIR) < 0 && errno != ENOENT)
-      ret = -errno;
-  }
-  closedir(d);
-  return ret;
-}
-
-int img_rm_rf_at(int dirfd, const char *name) {
-  if (unlinkat(dirfd, name, 0) == 0 || errno == ENOENT)
-    return 0;
-  if (errno != EISDIR)
-    return -errno;
-  int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0)
-    return errno == ENOENT ? 0 : -errno;
-  int r = rm_children(fd, 0);
-  if (unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT && r == 0)
-    r = -errno;
-  return r;
-}
-
 /* ---- temporary directories ---- */
 
 int tmpdir_new(struct store *s, struct tmpdir *t, struct hull_error *e) {
@@ -196,7 +147,7 @@ int tmpdir_new(struct store *s, struct tmpdir *t, struct hull_error *e) {
 void tmpdir_free(struct store *s, struct tmpdir *t) {
   if (t->fd < 0)
     return;
-  img_rm_rf_at(s->dirfd, t->name);
+  fs_rm_rf_at(s->dirfd, t->name);
   close(t->fd);
   t->fd = -1;
 }
@@ -474,17 +425,17 @@ int store_layer_add(struct store *s, struct tmpdir *t, const char *blob,
   struct layer_stats st = {0};
   int r = layer_unpack_blob(fd, difffd, blob, got, &st, e);
   if (r < 0) {
-    img_rm_rf_at(t->fd, name);
+    fs_rm_rf_at(t->fd, name);
     return hull_err_prefix(e, "layer %.19s..", blob);
   }
   if (expect && strcmp(expect, got)) {
-    img_rm_rf_at(t->fd, name);
+    fs_rm_rf_at(t->fd, name);
     return hull_err(e, EBADMSG,
                     "layer %.19s..: diff_id mismatch (config says %.19s.., content is %.19s..)",
                     blob, expect, got);
   }
   if (layer_exists(s, got)) {
-    img_rm_rf_at(t->fd, name);
+    fs_rm_rf_at(t->fd, name);
     return 0;
   }
   char size[32];
@@ -496,7 +447,7 @@ int store_layer_add(struct store *s, struct tmpdir *t, const char *blob,
   if (r < 0) {
     if (link[0])
       unlinkat(s->dirfd, link, 0);
-    img_rm_rf_at(t->fd, name);
+    fs_rm_rf_at(t->fd, name);
     return r;
   }
   /* Unpacked files are written without fsync each (too slow for large
@@ -507,7 +458,7 @@ int store_layer_add(struct store *s, struct tmpdir *t, const char *blob,
   snprintf(dst, sizeof dst, "layers/%s", digest_hex(got));
   if (renameat(t->fd, name, s->dirfd, dst) < 0) {
     r = errno;
-    img_rm_rf_at(t->fd, name);
+    fs_rm_rf_at(t->fd, name);
     if (r == EEXIST || r == ENOTEMPTY) { /* another writer was faster */
       unlinkat(s->dirfd, link, 0);
       return 0;
@@ -542,7 +493,7 @@ static void clean_tmp(struct store *s) {
     }
     /* Held by a live operation: keep. */
     if (flock(sub, LOCK_EX | LOCK_NB) == 0)
-      img_rm_rf_at(dirfd(d), de->d_name);
+      fs_rm_rf_at(dirfd(d), de->d_name);
     close(sub);
   }
   closedir(d);
@@ -628,7 +579,7 @@ void store_cleanup(struct store *s, bool gc) {
   if (fd >= 0 && (d = fdopendir(fd))) {
     while ((de = readdir(d)))
       if (de->d_name[0] != '.' && !in_list(layers, de->d_name))
-        img_rm_rf_at(dirfd(d), de->d_name);
+        fs_rm_rf_at(dirfd(d), de->d_name);
     closedir(d);
   } else if (fd >= 0)
     close(fd);

@@ -82,8 +82,6 @@ struct tmpdir {
 };
 int tmpdir_new(struct store *s, struct tmpdir *t, struct hull_error *e);
 void tmpdir_free(struct store *s, struct tmpdir *t);
-/* rm -rf dirfd/name, never following symlinks. */
-int img_rm_rf_at(int dirfd, const char *name);
 
 /* The index: {"images": [{"id", "manifest", "names": [], "created",
  * "size"}]}. store_index_load gives an empty index when there is none. */

@@ -98,41 +98,12 @@ static int netdir_lock(struct netdir *nd, struct hull_error *e) {
   return fd;
 }
 
-/* Remove the tree name below dirfd (host-local's leases: files and the
- * odd directory), never following a symlink. */
-static int rm_tree(int dirfd, const char *name) {
-  if (unlinkat(dirfd, name, 0) == 0 || errno == ENOENT)
-    return 0;
-  if (errno != EISDIR && errno != EPERM)
-    return -errno;
-  int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0)
-    return -errno;
-  DIR *d = fdopendir(fd);
-  if (!d) {
-    close(fd);
-    return -errno;
-  }
-  int r = 0;
-  struct dirent *de;
-  while ((de = readdir(d)))
-    if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) {
-      int rr = rm_tree(fd, de->d_name);
-      if (rr < 0)
-        r = rr;
-    }
-  closedir(d);
-  if (r == 0 && unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
-    r = -errno;
-  return r;
-}
-
 /* Leases of network name (ipam/<name>), gone. */
 static int remove_leases(struct netdir *nd, const char *name) {
   _cleanup_close_ int ifd = openat(nd->dfd, "ipam", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (ifd < 0)
     return errno == ENOENT ? 0 : -errno;
-  return rm_tree(ifd, name);
+  return fs_rm_rf_at(ifd, name);
 }
 
 /* ---------------------------------------------------------------- names */

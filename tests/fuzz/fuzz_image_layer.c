@@ -13,13 +13,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/fs.h"
 #include "image/store_priv.h"
 
 static char root[64];
 static int rootfd = -1;
 
 static void cleanup(void) {
-  img_rm_rf_at(AT_FDCWD, root);
+  fs_rm_rf_at(AT_FDCWD, root);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
@@ -78,7 +79,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   struct stat s;
   if (fstatat(rootfd, "link", &s, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISLNK(s.st_mode))
     abort();
-  if (img_rm_rf_at(rootfd, "layer") < 0)
+  if (fs_rm_rf_at(rootfd, "layer") < 0)
     abort();
   return 0;
 }

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/fs.h"
 #include "engine/engine.h"
 
 static char dir[64];
@@ -158,11 +159,11 @@ static void test_rm_rf(void **state) {
   snprintf(p, sizeof p, "%s/tree/link", dir);
   assert_int_equal(symlink("/etc", p), 0); /* never followed */
   int d = open(dir, O_RDONLY | O_DIRECTORY);
-  assert_int_equal(engine_rm_rf(d, "tree"), 0);
+  assert_int_equal(fs_rm_rf_at(d, "tree"), 0);
   struct stat sb;
   assert_int_equal(fstatat(d, "tree", &sb, 0), -1);
   assert_int_equal(stat("/etc/passwd", &sb), 0);
-  assert_int_equal(engine_rm_rf(d, "tree"), 0); /* gone is fine */
+  assert_int_equal(fs_rm_rf_at(d, "tree"), 0); /* gone is fine */
   close(d);
 }
 
