@@ -469,3 +469,19 @@ int fs_rm_rf_at(int dirfd, const char *name) {
     r = -errno;
   return r;
 }
+
+int fs_sysctl_path(const char *key, char *out, size_t len) {
+  int n = snprintf(out, len, "/proc/sys/%s", key);
+  if (n < 0 || (size_t)n >= len)
+    return -ENAMETOOLONG;
+  /* "net.ipv4.ip_forward" or "net/ipv4/conf/eth0.100/forwarding": dots
+   * are separators only in a name written without slashes */
+  if (!strchr(key, '/'))
+    for (char *p = out + 10; *p; p++)
+      if (*p == '.')
+        *p = '/';
+  if (!*key || strstr(out, "/../") || strstr(out, "/./") || strstr(out, "//") ||
+      out[n - 1] == '/' || (n >= 3 && !strcmp(out + n - 3, "/..")))
+    return -EINVAL;
+  return 0;
+}

@@ -57,4 +57,9 @@ int fs_mkdir_p(const char *path, mode_t mode);
  * Returns 0 or -errno. */
 int fs_rm_rf_at(int dirfd, const char *name);
 
+/* The /proc/sys path of a sysctl key ("net.ipv4.ip_forward", or with
+ * slashes, where dots stay dots: "net/ipv4/conf/eth0.100/forwarding").
+ * -EINVAL for a key that would leave /proc/sys or names nothing. */
+int fs_sysctl_path(const char *key, char *out, size_t len);
+
 #endif

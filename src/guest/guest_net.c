@@ -145,13 +145,10 @@ static int write_sysctl(const char *key, const char *value, struct hull_error *e
   if (strnlen(value, SYSCTL_VALUE_MAX + 1) > SYSCTL_VALUE_MAX)
     return hull_err(e, EINVAL, "net_sysctl: %s: value too long", key);
   char path[256];
-  snprintf(path, sizeof path, "/proc/sys/%s", key);
-  for (char *p = path + 10; *p; p++)
-    if (*p == '.')
-      *p = '/';
-  if (strstr(path, "//") || path[strlen(path) - 1] == '/')
+  int r = fs_sysctl_path(key, path, sizeof path);
+  if (r < 0)
     return hull_err(e, EINVAL, "net_sysctl: %s: invalid name", key);
-  int r = fs_write_string(path, value);
+  r = fs_write_string(path, value);
   return r < 0 ? hull_errno(e, -r, "linux.sysctl: %s=%s", key, value) : 0;
 }
 

@@ -91,16 +91,11 @@ static int enter_netns(void *arg, struct hull_error *e) {
 static int write_sysctls(const struct spec *s, struct hull_error *e) {
   for (size_t i = 0; i < s->linux.n_sysctl; i++) {
     char path[512];
-    int n = snprintf(path, sizeof path, "/proc/sys/%s", s->linux.sysctl[i].key);
-    if (n < 0 || (size_t)n >= sizeof path)
-      return hull_err(e, ENAMETOOLONG, "linux.sysctl: %s: name too long",
-                      s->linux.sysctl[i].key);
-    for (char *p = path + 10; *p; p++)
-      if (*p == '.')
-        *p = '/';
-    if (strstr(path, "/../") || strstr(path, "//"))
-      return hull_err(e, EINVAL, "linux.sysctl: %s: invalid name", s->linux.sysctl[i].key);
-    int r = fs_write_string(path, s->linux.sysctl[i].value);
+    int r = fs_sysctl_path(s->linux.sysctl[i].key, path, sizeof path);
+    if (r < 0)
+      return hull_err(e, -r, "linux.sysctl: %s: %s", s->linux.sysctl[i].key,
+                      r == -ENAMETOOLONG ? "name too long" : "invalid name");
+    r = fs_write_string(path, s->linux.sysctl[i].value);
     if (r < 0)
       return hull_errno(e, -r, "linux.sysctl: %s=%s", s->linux.sysctl[i].key,
                         s->linux.sysctl[i].value);

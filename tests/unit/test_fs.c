@@ -796,10 +796,25 @@ static void test_write_string(void **state) {
   rm_tree(T);
 }
 
+static void test_sysctl_path(void **state) {
+  (void)state;
+  char p[128];
+  assert_int_equal(fs_sysctl_path("net.ipv4.ip_forward", p, sizeof p), 0);
+  assert_string_equal(p, "/proc/sys/net/ipv4/ip_forward");
+  assert_int_equal(fs_sysctl_path("net/ipv4/conf/eth0.100/forwarding", p, sizeof p), 0);
+  assert_string_equal(p, "/proc/sys/net/ipv4/conf/eth0.100/forwarding");
+  const char *bad[] = {"", "net..ipv4", "net/../kernel/x", "net/", "..", "net/..", "a//b"};
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+    assert_int_equal(fs_sysctl_path(bad[i], p, sizeof p), -EINVAL);
+  char small[12];
+  assert_int_equal(fs_sysctl_path("net.ipv4.ip_forward", small, sizeof small), -ENAMETOOLONG);
+}
+
 int main(void) {
   if (geteuid() != 0)
     fprintf(stderr, "test_fs: not root, the mount tests will fail\n");
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_sysctl_path),
       cmocka_unit_test_teardown(test_open_openat2, remove_tree),
       cmocka_unit_test_teardown(test_open_walk, remove_tree),
       cmocka_unit_test_teardown(test_trailing_slash_openat2, remove_tree),
