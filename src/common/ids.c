@@ -33,3 +33,9 @@ void hull_random_id(char out[HULL_ID_LEN + 1]) {
   }
   out[HULL_ID_LEN] = '\0';
 }
+
+long long hull_now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "../common/cleanup.h"
+#include "../common/ids.h"
 #include "../common/fs.h"
 #include "guest.h"
 
@@ -161,12 +162,6 @@ int boot_std_fds(bool console, struct hull_error *e) {
   return 0;
 }
 
-static long long now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* /dev/<vport> of the port whose name is "hull", or -ENOENT while the
  * driver has not announced it yet. */
 static int find_port(struct hull_error *e) {
@@ -203,13 +198,13 @@ static int find_port(struct hull_error *e) {
 int boot_open_port(int timeout_ms, struct hull_error *e) {
   /* The port appears when the host's control message has been handled by
    * the driver's work queue: possibly after init started. */
-  long long start = now_ms();
+  long long start = hull_now_ms();
   int fd;
   for (;;) {
     fd = find_port(e);
     if (fd != -ENOENT)
       break;
-    if (now_ms() - start > timeout_ms)
+    if (hull_now_ms() - start > timeout_ms)
       return hull_err(e, ENOENT, "no virtio-serial port named \"%s\" after %d ms",
                       VM_PORT_NAME, timeout_ms);
     usleep(1000);
@@ -223,7 +218,7 @@ int boot_open_port(int timeout_ms, struct hull_error *e) {
     struct pollfd p = {.fd = fd, .events = POLLIN | POLLOUT};
     if (poll(&p, 1, 0) >= 0 && !(p.revents & POLLHUP))
       return fd;
-    if (now_ms() - start > timeout_ms) {
+    if (hull_now_ms() - start > timeout_ms) {
       close(fd);
       return hull_err(e, ENOTCONN, "port \"%s\": the host is not connected after %d ms",
                       VM_PORT_NAME, timeout_ms);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "../common/fs.h"
+#include "../common/ids.h"
 #include "../net/netlink.h"
 #include "../vm/net_desc.h"
 #include "guest.h"
@@ -21,16 +22,10 @@
 #define FIND_TIMEOUT_MS 3000
 #define SYSCTL_VALUE_MAX 4096
 
-static long long now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* names[i]: the guest's current name of the device of ifs[i]. */
 static int find_devices(const struct vm_net_desc *d, char names[][IF_NAMESIZE],
                         struct hull_error *e) {
-  long long start = now_ms();
+  long long start = hull_now_ms();
   for (;;) {
     struct nl_link *links = NULL;
     size_t n = 0;
@@ -52,7 +47,7 @@ static int find_devices(const struct vm_net_desc *d, char names[][IF_NAMESIZE],
     free(links);
     if (found == d->n)
       return 0;
-    if (now_ms() - start > FIND_TIMEOUT_MS) {
+    if (hull_now_ms() - start > FIND_TIMEOUT_MS) {
       char mac[18];
       vm_net_mac_text(d->ifs[missing].mac, mac);
       return hull_err(e, ENODEV, "network: interface %s: the VM has no device with MAC %s",

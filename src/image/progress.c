@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "../common/ids.h"
 #include "store_priv.h"
 
 struct progress {
@@ -34,18 +35,12 @@ void progress_free(struct progress *p) {
   free(p);
 }
 
-static long long mono_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 void progress_bar(struct progress *p, const char *name, uint64_t done,
                   uint64_t total) {
   /* small blobs (configs, manifests) are done before a bar would show */
   if (!p || p->quiet || !p->tty || total < (1u << 20))
     return;
-  long long now = mono_ms();
+  long long now = hull_now_ms();
   /* redrawn at most ten times a second, and once at the end */
   if (done < total && p->bar_open && now - p->last_ms < 100)
     return;

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "../common/cleanup.h"
+#include "../common/ids.h"
 #include "../common/fs.h"
 #include "../common/json.h"
 
@@ -42,12 +43,6 @@ static int find_plugin(const char *paths, const char *type, char *out, size_t le
   return hull_err(e, ENOENT, "CNI plugin %s: not found in %s", type, paths ? paths : "(none)");
 }
 
-static long long now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Feed in to fd 0, gather fds 1 and 2, within the deadline. Takes the
  * three descriptors (all closed on return); on an error the plugin is
  * killed, so the caller's waitpid cannot hang. A plugin that stops
@@ -55,7 +50,7 @@ static long long now_ms(void) {
 static int relay(pid_t pid, int in, const char *config, int out, int err,
                  char **obuf, size_t *olen, char **ebuf, size_t *elen) {
   size_t off = 0, clen = strlen(config);
-  long long deadline = now_ms() + CNI_TIMEOUT_MS;
+  long long deadline = hull_now_ms() + CNI_TIMEOUT_MS;
   struct sigaction ign = {.sa_handler = SIG_IGN}, old;
   sigaction(SIGPIPE, &ign, &old);
   int rc = 0;
@@ -68,7 +63,7 @@ static int relay(pid_t pid, int in, const char *config, int out, int err,
     struct pollfd p[3] = {{.fd = in, .events = POLLOUT},
                           {.fd = out, .events = POLLIN},
                           {.fd = err, .events = POLLIN}};
-    long long left = deadline - now_ms();
+    long long left = deadline - hull_now_ms();
     if (left <= 0) {
       rc = -ETIMEDOUT;
       break;

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "../common/cleanup.h"
+#include "../common/ids.h"
 #include "../common/json.h"
 #include "../common/log.h"
 #include "../common/supervise.h"
@@ -90,12 +91,6 @@ struct sv {
   struct client cl[MAX_CLIENTS];
   uint32_t next_stream;
 };
-
-static long long now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 int vm_boot_timeout_ms(void) {
   const char *v = getenv("HULL_VM_BOOT_TIMEOUT");
@@ -362,7 +357,7 @@ static void on_created(struct sv *sv) {
   sv->deadline_ms = 0;
   sv->dead_ms = vm_boot_timeout_ms();
   sv->ping_ms = sv->dead_ms / 2 < WATCH_PING_MS ? sv->dead_ms / 2 : WATCH_PING_MS;
-  sv->next_ping_ms = now_ms() + sv->ping_ms;
+  sv->next_ping_ms = hull_now_ms() + sv->ping_ms;
 }
 
 static void handle_frame(struct sv *sv, const struct vm_frame *f) {
@@ -547,7 +542,7 @@ static void on_request(struct sv *sv, int i) {
     else {
       sv->paused = pause;
       sv->ping_sent_ms = 0; /* a paused guest owes no answer */
-      sv->next_ping_ms = now_ms() + sv->ping_ms;
+      sv->next_ping_ms = hull_now_ms() + sv->ping_ms;
       reply(cl->fd, json_pack("{s:b}", "ok", 1));
     }
     client_close(sv, i);
@@ -865,7 +860,7 @@ void vm_supervise(struct vm_supervisor_args *a) {
   sv->port = pair[0];
   fcntl(sv->port, F_SETFL, O_NONBLOCK);
   int boot_ms = vm_boot_timeout_ms();
-  sv->deadline_ms = now_ms() + boot_ms;
+  sv->deadline_ms = hull_now_ms() + boot_ms;
   log_debug("container %s: VM monitor %d started", a->c->id, sv->vmm);
 
   for (;;) {
@@ -905,7 +900,7 @@ void vm_supervise(struct vm_supervisor_args *a) {
 #undef WATCH
     int timeout = -1;
     if (sv->deadline_ms) {
-      long long left = sv->deadline_ms - now_ms();
+      long long left = sv->deadline_ms - hull_now_ms();
       if (left <= 0) {
         char why[600], reason[900];
         console_reason(sv, why, sizeof why);
@@ -918,7 +913,7 @@ void vm_supervise(struct vm_supervisor_args *a) {
       timeout = (int)(left > 1000 ? 1000 : left);
     }
     if (sv->next_ping_ms && !sv->paused) {
-      long long now = now_ms();
+      long long now = hull_now_ms();
       if (sv->ping_sent_ms && now - sv->ping_sent_ms > sv->dead_ms) {
         char reason[160];
         snprintf(reason, sizeof reason,
