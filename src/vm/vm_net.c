@@ -150,14 +150,18 @@ static void undo(struct vm_net *n) {
 
 static int connect_tap(struct vm_net *n, size_t i, struct hull_error *e) {
   const char *host = n->desc.ifs[i].name, *tap = n->taps[i];
-  int r = tap_create(n->fds[i], tap, n->desc.ifs[i].mtu, e);
-  /* (a tap that failed after it was made goes with its descriptor) */
-  n->tap_made[i] = r == 0;
-  if (r == 0 && (r = nl_tc_ingress_add(host, e)) == -EEXIST)
+  /* the interface's ingress first: taken, it says why (another VM
+   * container here would also hold the tap's name) */
+  int r = nl_tc_ingress_add(host, e);
+  if (r == -EEXIST)
     r = hull_err(e, EEXIST, "interface %s: has an ingress qdisc already (is another VM "
                             "container using this network namespace?)", host);
-  if (r == 0)
-    n->qdisc_made[i] = true;
+  n->qdisc_made[i] = r == 0;
+  if (r == 0) {
+    r = tap_create(n->fds[i], tap, n->desc.ifs[i].mtu, e);
+    /* (a tap that failed after it was made goes with its descriptor) */
+    n->tap_made[i] = r == 0;
+  }
   if (r == 0)
     r = nl_tc_redirect_add(host, tap, e);
   if (r == 0)

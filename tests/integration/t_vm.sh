@@ -13,7 +13,8 @@ vm_only test_vm_own_kernel test_vm_host_processes_invisible \
   test_vm_readonly_bind_enforced_by_host test_vm_ps_lists_guest_processes \
   test_vm_network_namespace_interfaces test_vm_network_http_and_cleanup \
   test_vm_network_loopback_only test_vm_host_network_refused test_vm_network_sysctl \
-  test_vm_network_two_interfaces test_vm_network_foreign_qdisc_kept
+  test_vm_network_two_interfaces test_vm_network_foreign_qdisc_kept \
+  test_vm_network_second_vm_refused
 
 test_vm_own_kernel() {
   run_in uname -r
@@ -354,4 +355,19 @@ test_vm_network_foreign_qdisc_kept() {
     "the ingress qdisc that was there"
   assert_not_contains "$(ip -n "$NETNS" -o link show)" "_hull" "taps left in the namespace"
   assert_no_leftovers
+}
+
+test_vm_network_second_vm_refused() {
+  # one namespace carries one VM's interfaces: a second VM container there
+  # is told why, and the first one keeps working
+  vm_netns
+  local a b
+  a=$(newid) b=$(newid)
+  VM_NET_IDS="$a $b"
+  set_args sleep 600
+  must rt create --bundle "$BUNDLE" "$a"
+  assert_fails "another VM container" rt create --bundle "$BUNDLE" "$b"
+  must rt start "$a"
+  must rt delete --force "$a"
+  vm_netns_clean
 }
